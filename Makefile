@@ -1,0 +1,41 @@
+# Two commands on a fresh machine:  make demo   and   make test
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(abspath $(VENV))/bin
+# nbgrader runs `alembic` as a subprocess: the virtualenv's bin must come first on PATH.
+export PATH := $(BIN):$(PATH)
+
+.PHONY: demo test test-fast corpus release data clean help
+
+help:
+	@echo "make demo       set up .venv (pinned), release the assignment, grade the sample submissions"
+	@echo "make test       set up .venv (pinned), run the whole test suite (what CI runs)"
+	@echo "make test-fast  the tests that run no whole notebook (a few minutes)"
+	@echo "make release    regenerate release/ from source/ (nbgrader generate_assignment)"
+	@echo "make clean      remove the virtualenv, gradebook and grading output"
+
+# The sandboxed grading kernel needs bubblewrap (bwrap) and prlimit (util-linux).
+$(VENV)/.installed: requirements.lock pyproject.toml
+	@command -v bwrap >/dev/null 2>&1 || { echo "installing bubblewrap (sandbox for student code)"; \
+	  (apt-get update -qq && apt-get install -y -qq bubblewrap) >/dev/null || \
+	  { echo "could not install bubblewrap: run 'apt-get install bubblewrap' as root"; exit 1; }; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e .
+	$(BIN)/python -m graders.sandbox install
+	touch $@
+
+demo: $(VENV)/.installed
+	$(BIN)/rnn-course demo
+
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest -p no:cacheprovider -ra
+
+test-fast: $(VENV)/.installed
+	$(BIN)/python -m pytest -p no:cacheprovider -ra -m "not slow"
+
+release: $(VENV)/.installed
+	$(BIN)/rnn-course release
+
+clean:
+	rm -rf $(VENV) gradebook.db submitted autograded/*/ feedback grades.csv

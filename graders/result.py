@@ -1,0 +1,69 @@
+"""The one result type every check returns, and the two kinds of failure kept apart.
+
+* :class:`Mistake` is the *student's* mistake: a check raises it with a message written for the
+  student, and :func:`graders.instructions.Instruction.run` turns it into a failed
+  :class:`CheckResult`.
+* Anything else raised inside a check is the *author's* or the configuration's fault (a missing
+  data file, a bug in a check): it propagates loudly and is never shown as the student's error.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+#: Mimetype under which a hidden test cell publishes its result (machine-readable twin of the
+#: message the student reads). Read back by the runner and the feedback reports.
+RESULT_MIMETYPE = "application/vnd.rnn-course.result+json"
+
+
+class Mistake(Exception):
+    """A student's mistake, with the message the student reads.
+
+    ``hint`` names an entry of :data:`graders.hints.HINTS` that points back to the part of the
+    chapter explaining the mistake.
+    """
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class InstructionFailed(AssertionError):
+    """Raised in a hidden test cell when an instruction is not met, so nbgrader scores it 0.
+
+    Its text is the student's message; the traceback frames of the grader are hidden.
+    """
+
+
+@dataclass
+class CheckResult:
+    """The verdict on one instruction of one notebook."""
+
+    #: Id of the instruction (also the key in :data:`graders.instructions.INSTRUCTIONS`).
+    instruction: str
+    #: Short title of the instruction as the notebook states it.
+    title: str
+    #: Points earned (0 or ``max_points``: each instruction is all or nothing).
+    points: float
+    #: Points the instruction is worth (the test cell's nbgrader points).
+    max_points: float
+    #: True when every requirement of the instruction is met.
+    passed: bool
+    #: What the student reads: what was checked when passed, the mistake when not.
+    message: str
+    #: Id of a hint in :data:`graders.hints.HINTS`, or None.
+    hint: str | None = None
+    #: Extra facts for reports (e.g. which figure was judged); never needed to grade.
+    details: dict = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "CheckResult":
+        return cls(**data)
+
+    def summary_line(self) -> str:
+        mark = "PASS" if self.passed else "FAIL"
+        return f"[{mark}] {self.title} ({self.points:g}/{self.max_points:g}): {self.message}"

@@ -1,0 +1,175 @@
+"""Grade one notebook file outside nbgrader, with the very checks the hidden test cells run.
+
+Used by the tests (any submitted notebook, under plain pytest) and by ``rnn-course check`` (a
+student checking their own work before submitting). Like ``nbgrader autograde`` it
+
+1. puts the hidden test code back into the notebook's test cells (by their ``grade_id``),
+2. runs the notebook top to bottom in the sandboxed grading kernel, in a scratch copy of the
+   assignment folder, continuing after errors, and
+3. reads each test cell's verdict, which ``run_check`` published as JSON.
+
+No instructor file and no gradebook is needed: the test code comes from
+:meth:`graders.instructions.Instruction.test_cell_source`.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from .instructions import ASSIGNMENT, NOTEBOOKS, Instruction, for_notebook
+from .result import RESULT_MIMETYPE, CheckResult
+
+REPO = Path(__file__).resolve().parents[1]
+RELEASE_DIR = REPO / "release" / ASSIGNMENT
+
+
+class NotGradable(Exception):
+    """The file cannot be graded at all (not a notebook, unknown name...): the student's message."""
+
+
+@dataclass
+class NotebookGrade:
+    """The verdict on one notebook."""
+
+    notebook: str
+    results: list[CheckResult]
+    #: Things that cost points for reasons other than an instruction (deleted cells, a dead kernel).
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def points(self) -> float:
+        return sum(r.points for r in self.results)
+
+    @property
+    def max_points(self) -> float:
+        return sum(r.max_points for r in self.results)
+
+    def by_instruction(self) -> dict[str, CheckResult]:
+        return {r.instruction: r for r in self.results}
+
+
+def read_notebook(path: Path) -> nbformat.NotebookNode:
+    try:
+        return nbformat.read(str(path), as_version=4)
+    except FileNotFoundError:
+        raise NotGradable(f"{path} does not exist.") from None
+    except Exception as exc:  # JSON errors, schema errors, binary files
+        raise NotGradable(f"{path.name} is not a readable Jupyter notebook "
+                          f"({type(exc).__name__}: {exc}). Was it saved from Jupyter?") from None
+
+
+def notebook_name(path: Path) -> str:
+    name = path.stem
+    if name not in NOTEBOOKS:
+        expected = ", ".join(f"{n}.ipynb" for n in NOTEBOOKS)
+        raise NotGradable(f"{path.name} is not a notebook of this assignment: the graded "
+                          f"notebooks are {expected}. Keep the released file name.")
+    return name
+
+
+def _grade_id(cell) -> str | None:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def prepare(nb: nbformat.NotebookNode, instructions: list[Instruction]) -> list[str]:
+    """Fill the test cells with the hidden test code, in place; return the problems found."""
+    wanted = {i.test_cell: i for i in instructions}
+    seen = set()
+    for cell in nb.cells:
+        instruction = wanted.get(_grade_id(cell))
+        if instruction is not None and cell.cell_type == "code":
+            cell.source = instruction.test_cell_source()
+            seen.add(instruction.test_cell)
+    return [f"The autograder cell of '{i.title}' was deleted from the notebook: this "
+            f"instruction cannot be graded. Start again from a fresh copy of the released "
+            f"notebook and paste your code into it." for i in instructions
+            if i.test_cell not in seen]
+
+
+def _results_of(cell, instruction: Instruction) -> CheckResult | None:
+    for output in cell.get("outputs", []):
+        data = output.get("data", {})
+        if RESULT_MIMETYPE in data:
+            payload = data[RESULT_MIMETYPE]
+            import json
+
+            return CheckResult.from_dict(json.loads(payload) if isinstance(payload, str)
+                                         else payload)
+    return None
+
+
+def _error_text(cell) -> str | None:
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            return f"{output.get('ename')}: {output.get('evalue')}"
+    return None
+
+
+def assignment_files(source: Path) -> list[Path]:
+    """The non-notebook files a notebook needs beside it (data, weights, history)."""
+    return [p for p in sorted(source.iterdir()) if p.is_file() and p.suffix != ".ipynb"]
+
+
+def collect(nb: nbformat.NotebookNode, instructions: list[Instruction]) -> tuple[list, list]:
+    """The verdict of every instruction from an executed notebook (ours or nbgrader's)."""
+    by_cell = {_grade_id(c): c for c in nb.cells}
+    results, problems = [], []
+    for instruction in instructions:
+        cell = by_cell.get(instruction.test_cell)
+        result = _results_of(cell, instruction) if cell is not None else None
+        if result is None:
+            why = (_error_text(cell) if cell is not None else None) or "it did not run"
+            if cell is not None:
+                problems.append(f"'{instruction.title}' was not graded: {why}.")
+            result = CheckResult(instruction.id, instruction.title, 0.0, instruction.points, False,
+                                 f"Not graded: {why}.")
+        results.append(result)
+    return results, problems
+
+
+def grade_notebook(path: str | Path, *, files_from: str | Path | None = None,
+                   timeout: int = 600, sandboxed: bool = True) -> NotebookGrade:
+    """Run and grade one notebook file; never modifies it.
+
+    ``files_from`` is the folder whose data files are copied beside the notebook (default: the
+    notebook's own folder if it has them, else the committed release). ``sandboxed=False``
+    runs the student's own code in a plain local ``python3`` kernel (a student checking their
+    own work on a machine without bubblewrap); grading always uses the sandbox.
+    """
+    from nbclient import NotebookClient
+
+    from . import sandbox
+
+    path = Path(path)
+    name = notebook_name(path)
+    nb = read_notebook(path)
+    instructions = for_notebook(name)
+    problems = prepare(nb, instructions)
+
+    if files_from is None:
+        files_from = path.parent if (path.parent / "model_weights.h5").exists() else RELEASE_DIR
+    with tempfile.TemporaryDirectory(prefix="rnn-course-check-") as tmp:
+        work = Path(tmp)
+        for f in assignment_files(Path(files_from)):
+            shutil.copy(f, work / f.name)
+        if sandboxed:
+            kwargs = sandbox.notebook_client_kwargs()
+        else:  # the capture extension must be loaded before the student's first cell
+            kwargs = {"kernel_name": "python3", "extra_arguments": ["--ext=graders.capture"]}
+        client = NotebookClient(nb, timeout=timeout, allow_errors=True,
+                                resources={"metadata": {"path": str(work)}}, **kwargs)
+        kernel_log = work / ".kernel-stderr.log"
+        try:
+            with open(kernel_log, "w") as log:  # TensorFlow's start-up chatter, crash reports
+                client.execute(stderr=log)
+        except Exception as exc:  # the kernel died (memory), a cell timed out...
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            tail = kernel_log.read_text(errors="replace").strip().splitlines()[-3:]
+            problems.append(f"The notebook stopped running: {type(exc).__name__}: {first}"
+                            + (f" (kernel said: {' / '.join(tail)})" if tail else ""))
+    results, more = collect(nb, instructions)
+    return NotebookGrade(name, results, problems + more)

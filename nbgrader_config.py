@@ -1,0 +1,28 @@
+"""nbgrader configuration of the "RNN Architecture" course.
+
+Every nbgrader command run in this folder reads it, plain `nbgrader generate_assignment` and
+`nbgrader autograde` as well as the `rnn-course` command built on them.
+"""
+import os
+
+from graders.sandbox import configure as use_sandboxed_kernel
+
+c = get_config()  # noqa: F821 - provided by nbgrader's config loader
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+c.CourseDirectory.root = HERE
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(HERE, "gradebook.db")
+
+# A student cell that trains for 100 epochs takes ~15 s here; a stuck one is stopped after this.
+c.Execute.timeout = 600
+c.Execute.allow_errors = True
+
+# What a student finds where a solution was removed.
+c.ClearSolutions.code_stub = {
+    "python": "# YOUR CODE HERE\nraise NotImplementedError()",
+}
+
+# Student code runs in a sandboxed kernel: no network, its own folder only, 4 GiB of memory;
+# it cannot reach the gradebook, the source notebooks or another student's files.
+use_sandboxed_kernel(c)

@@ -1,0 +1,244 @@
+"""The checks on real Keras models and real matplotlib figures, in this process (fast path).
+
+The same functions run in the hidden test cells; here they get a plain dict as the notebook.
+Models are trained for a few epochs only where the check under test does not need 100.
+"""
+import json
+
+import numpy as np
+import pytest
+
+from graders.instructions import INSTRUCTIONS
+from graders.state import NotebookState
+from helpers import SOURCE
+
+keras = pytest.importorskip("keras")
+from keras.initializers import he_uniform  # noqa: E402
+from keras.layers import GRU, LSTM, Dense, SimpleRNN  # noqa: E402
+from keras.models import Sequential  # noqa: E402
+from keras.optimizers import SGD, Adam  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def exploding_data():
+    with np.load(SOURCE / "exploding_data.npz") as d:
+        return {k: d[k] for k in ("X_train", "X_test", "y_train", "y_test")}
+
+
+def judge(instruction, namespace, workdir=SOURCE):
+    return INSTRUCTIONS[instruction].run(NotebookState(namespace, None, workdir))
+
+
+def dense_model(units=25, activation="relu", seed=42, init=None):
+    model = Sequential([keras.Input(shape=(20,)),
+                        Dense(units, activation=activation,
+                              kernel_initializer=init or he_uniform(seed=seed)),
+                        Dense(1)])
+    return model
+
+
+def trained(model, data, epochs, optimizer, loss="mse", validation=True):
+    model.compile(loss=loss, optimizer=optimizer)
+    model.fit(data["X_train"], data["y_train"], epochs=epochs, verbose=0,
+              validation_data=(data["X_test"], data["y_test"]) if validation else None)
+    return {"model": model, **data,
+            "train_mse": model.evaluate(data["X_train"], data["y_train"], verbose=0),
+            "test_mse": model.evaluate(data["X_test"], data["y_test"], verbose=0)}
+
+
+@pytest.mark.parametrize("model_kwargs, words", [
+    ({"units": 30}, ["30 units", "25"]),
+    ({"activation": "tanh"}, ["'tanh'", "'relu'"]),
+    ({"seed": 7}, ["HeUniform(seed=7)", "he_uniform(seed=42)"]),
+    ({"init": "glorot_uniform"}, ["GlorotUniform", "he_uniform(seed=42)"]),
+])
+def test_step1_names_the_wrong_hidden_layer(model_kwargs, words):
+    """Does a wrong hidden layer lose step 1 with a message naming what is wrong?"""
+    result = judge("exploding_step1", {"model": dense_model(**model_kwargs)})
+    assert not result.passed and result.points == 0
+    for word in words:
+        assert word in result.message
+
+
+@pytest.mark.parametrize("optimizer, words, hint", [
+    (Adam(learning_rate=0.01), ["Adam", "SGD"], None),
+    (SGD(learning_rate=0.1, momentum=0.9), ["learning rate is 0.1", "0.01"], None),
+    (SGD(learning_rate=0.01), ["momentum is 0", "0.9"], None),
+    (SGD(learning_rate=0.01, momentum=0.9, clipvalue=3.0), ["clipvalue=3", "step 2"],
+     "exploding_not_nan"),
+])
+def test_step1_names_the_wrong_optimizer(optimizer, words, hint):
+    """Does the step 1 check read the compiled optimizer, whatever way it was written?"""
+    model = dense_model()
+    model.compile(loss="mse", optimizer=optimizer)
+    result = judge("exploding_step1", {"model": model})
+    assert not result.passed
+    for word in words:
+        assert word in result.message
+    assert result.hint == hint
+
+
+@pytest.mark.parametrize("optimizer, words", [
+    (SGD(learning_rate=0.01, momentum=0.9, clipvalue=5.0), ["clipvalue is 5", "3.0"]),
+    (SGD(learning_rate=0.01, momentum=0.9, clipnorm=3.0), ["clipnorm=3", "clipvalue=3.0"]),
+    (SGD(learning_rate=0.01, momentum=0.9, global_clipnorm=3.0), ["global_clipnorm"]),
+    (SGD(learning_rate=0.01, momentum=0.9), ["does not clip"]),
+])
+def test_step2_names_the_wrong_clipping(optimizer, words):
+    model = dense_model()
+    model.compile(loss="mse", optimizer=optimizer)
+    result = judge("exploding_step2", {"model": model})
+    assert not result.passed
+    for word in words:
+        assert word in result.message
+
+
+def test_wrong_loss_is_named():
+    model = dense_model()
+    model.compile(loss="mae", optimizer=SGD(learning_rate=0.01, momentum=0.9))
+    result = judge("exploding_step1", {"model": model})
+    assert "'mae'" in result.message and "mean squared error" in result.message
+
+
+def test_loss_written_as_object_or_alias_is_accepted(exploding_data):
+    """Are 'mse', MeanSquaredError() and the function accepted alike (fails later, on epochs)?"""
+    for loss in ("mse", keras.losses.MeanSquaredError(), keras.losses.mean_squared_error):
+        ns = trained(dense_model(), exploding_data, 2,
+                     SGD(learning_rate=0.01, momentum=0.9, clipvalue=3.0), loss=loss)
+        result = judge("exploding_step2", ns)
+        assert "ran 2 epochs" in result.message, (loss, result.message)
+
+
+def test_untrained_and_unvalidated_models_are_caught(exploding_data):
+    model = dense_model()
+    model.compile(loss="mse", optimizer=SGD(learning_rate=0.01, momentum=0.9))
+    assert "never trained" in judge("exploding_step1", {"model": model, **exploding_data}).message
+    ns = trained(dense_model(), exploding_data, 100,
+                 SGD(learning_rate=0.01, momentum=0.9, clipvalue=3.0), validation=False)
+    assert "validation" in judge("exploding_step2", ns).message
+
+
+def test_step2_typed_in_numbers_and_missing_names(exploding_data):
+    """Do values typed by hand, or not stored, earn nothing even with a right model?"""
+    ns = trained(dense_model(), exploding_data, 100,
+                 SGD(learning_rate=0.01, momentum=0.9, clipvalue=3.0))
+    assert judge("exploding_step2", ns).passed
+    typed = dict(ns, train_mse=ns["train_mse"] + 5.0)
+    result = judge("exploding_step2", typed)
+    assert not result.passed and "model.evaluate(X_train" in result.message
+    missing = {k: v for k, v in ns.items() if k != "test_mse"}
+    assert "`test_mse`" in judge("exploding_step2", missing).message
+    as_array = dict(ns, test_mse=np.float32(ns["test_mse"]), train_mse=[ns["train_mse"]])
+    assert judge("exploding_step2", as_array).passed  # numpy scalar, [loss] list: same values
+
+
+# -- vanishing ------------------------------------------------------------------------------
+def rnn_model(layer=SimpleRNN, units=600, out_activation="sigmoid"):
+    return Sequential([keras.Input(shape=(None, 1)), layer(units),
+                       Dense(1, activation=out_activation)])
+
+
+@pytest.mark.parametrize("model, words, hint", [
+    (lambda: rnn_model(units=300), ["300 units", "600"], "vanishing_units"),
+    (lambda: rnn_model(LSTM), ["LSTM", "SimpleRNN"], "vanishing_layer_type"),
+    (lambda: rnn_model(GRU), ["GRU"], "vanishing_layer_type"),
+    (lambda: rnn_model(out_activation="relu"), ["sigmoid", "'relu'"], None),
+    (lambda: Sequential([SimpleRNN(600), Dense(1, activation="sigmoid")]), ["input_shape"], None),
+])
+def test_build_names_the_wrong_layer(model, words, hint):
+    result = judge("vanishing_build", {"model": model()})
+    assert not result.passed
+    for word in words:
+        assert word in result.message
+    assert result.hint == hint
+
+
+def test_build_accepts_positional_and_input_shape_styles():
+    layer = SimpleRNN(600, input_shape=(None, 1))
+    model = Sequential([layer, Dense(1, activation="sigmoid")])
+    assert judge("vanishing_build", {"model": model}).passed
+    assert judge("vanishing_build", {"net": rnn_model()}).passed  # another name, one model
+
+
+@pytest.mark.parametrize("compile_kwargs, passed, words", [
+    (dict(loss="binary_crossentropy", optimizer="sgd", metrics=["accuracy"]), True, []),
+    (dict(loss=keras.losses.BinaryCrossentropy(), optimizer=SGD(), metrics=["acc"]), True, []),
+    (dict(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"]), False, ["Adam"]),
+    (dict(loss="mse", optimizer="sgd", metrics=["accuracy"]), False, ["'mse'", "binary"]),
+    (dict(loss="binary_crossentropy", optimizer="sgd"), False, ["metrics", "accuracy"]),
+])
+def test_compile(compile_kwargs, passed, words):
+    model = rnn_model()
+    model.compile(**compile_kwargs)
+    result = judge("vanishing_compile", {"model": model})
+    assert result.passed is passed, result.message
+    for word in words:
+        assert word in result.message
+
+
+def test_weights_loaded_not_loaded_retrained():
+    model = rnn_model()
+    model.compile(loss="binary_crossentropy", optimizer="sgd", metrics=["accuracy"])
+    result = judge("vanishing_weights", {"model": model})
+    assert not result.passed and result.hint == "vanishing_not_loaded"
+    model.load_weights(str(SOURCE / "model_weights.h5"))
+    assert judge("vanishing_weights", {"model": model}).passed
+    with np.load(SOURCE / "vanishing_data.npz") as d:
+        model.fit(d["X"][:4], d["y"][:4], epochs=1, verbose=0)
+    result = judge("vanishing_weights", {"model": model})
+    assert not result.passed and result.hint == "vanishing_retrained"
+
+
+@pytest.fixture
+def history():
+    return json.loads((SOURCE / "pretrain_history.json").read_text())
+
+
+@pytest.fixture
+def plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+    yield plt
+    plt.close("all")
+
+
+def test_plot_right_in_both_styles(plt, history):
+    plt.plot(history["accuracy"], label="train")
+    plt.plot(history["val_accuracy"], label="val")
+    plt.legend()
+    assert judge("vanishing_plot", {}).passed
+    plt.close("all")
+    fig, ax = plt.subplots()
+    ax.plot(np.arange(1, 101), np.array(history["accuracy"]))
+    ax.plot(np.arange(1, 101), np.array(history["val_accuracy"]))
+    fig.legend(["a", "b"])
+    assert judge("vanishing_plot", {}).passed
+
+
+@pytest.mark.parametrize("series, legend, words, hint", [
+    (["loss", "val_loss"], True, ["loss", "accuracy"], "vanishing_plotted_loss"),
+    (["accuracy"], True, ["only the training accuracy"], "vanishing_one_curve"),
+    (["val_accuracy"], True, ["only the validation accuracy"], "vanishing_one_curve"),
+    (["accuracy", "val_accuracy"], False, ["legend"], "vanishing_no_legend"),
+    ([], False, ["No plot"], None),
+])
+def test_plot_names_what_is_wrong(plt, history, series, legend, words, hint):
+    for key in series:
+        plt.plot(history[key], label=key)
+    if legend and series:
+        plt.legend()
+    result = judge("vanishing_plot", {})
+    assert not result.passed
+    for word in words:
+        assert word in result.message
+    assert result.hint == hint
+
+
+def test_plot_curves_on_two_figures(plt, history):
+    plt.figure(); plt.plot(history["accuracy"]); plt.legend(["a"])
+    plt.figure(); plt.plot(history["val_accuracy"]); plt.legend(["b"])
+    assert "same plot" in judge("vanishing_plot", {}).message

@@ -1,0 +1,38 @@
+"""The `rnn-course` command as instructors and students meet it."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from graders.cli import main
+from graders.runner import NotGradable, grade_notebook
+from helpers import RELEASE
+
+RNN_COURSE = Path(sys.executable).parent / "rnn-course"
+
+
+def test_help_lists_every_verb():
+    """Does `rnn-course --help` tell a newcomer what each verb does?"""
+    out = subprocess.run([str(RNN_COURSE), "--help"], capture_output=True, text=True, check=True)
+    for verb in ("release", "grade", "feedback", "export", "check", "data", "demo", "summary"):
+        assert verb in out.stdout
+
+
+def test_not_a_notebook_or_wrong_name_is_refused_clearly(tmp_path):
+    broken = tmp_path / "exploding_gradients.ipynb"
+    broken.write_text("{ this is not json")
+    with pytest.raises(NotGradable, match="not a readable Jupyter notebook"):
+        grade_notebook(broken)
+    renamed = tmp_path / "exploding_gradients (1).ipynb"
+    renamed.write_text((RELEASE / "exploding_gradients.ipynb").read_text())
+    with pytest.raises(NotGradable, match="Keep the released file name"):
+        grade_notebook(renamed)
+
+
+def test_check_refuses_a_broken_file_without_a_traceback(tmp_path, capsys):
+    broken = tmp_path / "vanishing_gradients.ipynb"
+    broken.write_bytes(b"\x89PNG not a notebook")
+    assert main(["check", str(broken)]) == 2
+    out = capsys.readouterr().out
+    assert "NOT GRADABLE" in out and "Traceback" not in out

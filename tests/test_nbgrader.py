@@ -1,0 +1,76 @@
+"""The real nbgrader path: `nbgrader autograde` in a course folder, scores from the gradebook.
+
+A small class is graded in one batch: the shipped sample submissions (right, partly wrong,
+empty) and a student who deleted a notebook. Every score per instruction is read back from the
+gradebook that nbgrader wrote.
+"""
+import shutil
+
+import pytest
+from nbgrader.api import Gradebook
+
+from conftest import run_nbgrader
+from graders.instructions import INSTRUCTIONS
+from helpers import ASSIGNMENT
+from variants import SAMPLES
+
+pytestmark = pytest.mark.slow
+SAMPLE_DIR = __import__("helpers").REPO / "tests" / "files" / "submissions"
+
+
+def scores(course, student):
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        out = {}
+        for instruction in INSTRUCTIONS.values():
+            try:
+                out[instruction.id] = gb.find_grade(instruction.test_cell, instruction.notebook,
+                                                    ASSIGNMENT, student).score
+            except Exception:
+                out[instruction.id] = None
+        return out
+
+
+def test_batch_of_samples_through_nbgrader_autograde(released_course):
+    course = released_course
+    for student in SAMPLES:
+        shutil.copytree(SAMPLE_DIR / student / ASSIGNMENT, course / "submitted" / student / ASSIGNMENT)
+    # a student who uploaded only one of the two notebooks
+    lost = course / "submitted" / "dan_one_notebook" / ASSIGNMENT
+    lost.mkdir(parents=True)
+    shutil.copy(SAMPLE_DIR / "alice_right" / ASSIGNMENT / "exploding_gradients.ipynb", lost)
+
+    result = run_nbgrader(course, "autograde", ASSIGNMENT)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+    for student, variants in SAMPLES.items():
+        expected = {k: v for variant in variants for k, v in variant.points.items()}
+        got = {k: v for k, v in scores(course, student).items() if k in expected}
+        assert got == expected, (student, got)
+    dan = scores(course, "dan_one_notebook")
+    assert dan["exploding_step1"] == 2 and dan["exploding_step2"] == 2
+    assert dan["vanishing_plot"] in (None, 0)
+
+    feedback = run_nbgrader(course, "generate_feedback", ASSIGNMENT)
+    assert feedback.returncode == 0, feedback.stderr[-3000:]
+    html = (course / "feedback" / "bob_partly_wrong" / ASSIGNMENT / "exploding_gradients.html").read_text()
+    assert "clipnorm" in html and "clipvalue=3.0" in html
+
+    export = run_nbgrader(course, "export", f"--to={course / 'grades.csv'}")
+    assert export.returncode == 0, export.stderr[-3000:]
+    lines = (course / "grades.csv").read_text().splitlines()
+    assert any(line.startswith(ASSIGNMENT) and "alice_right" in line for line in lines)
+
+
+def test_samples_are_the_current_release_filled_in():
+    """Are the shipped sample submissions the current release with the sample code in it?"""
+    import nbformat
+
+    from helpers import fill
+
+    for student, variants in SAMPLES.items():
+        for variant in variants:
+            shipped = nbformat.read(SAMPLE_DIR / student / ASSIGNMENT / f"{variant.notebook}.ipynb",
+                                    as_version=4)
+            expected = fill(variant.notebook, variant.cells)
+            assert [c.source for c in shipped.cells] == [c.source for c in expected.cells], (
+                f"{student}/{variant.notebook}: regenerate with `python tests/make_samples.py`")

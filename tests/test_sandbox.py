@@ -1,0 +1,315 @@
+"""The sandboxed grading kernel (graders/sandbox.py), end to end.
+
+Real nbgrader, real gradebook, real kernels (bubblewrap + prlimit), no mocks.
+The tiny course lives in tests/files/sandbox/ and does not depend on the real
+assignment notebooks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # graders/ may not be pip-installed in the venv
+    sys.path.insert(0, str(REPO))
+
+from graders import sandbox  # noqa: E402
+
+FILES = Path(__file__).parent / "files" / "sandbox"
+VENV_BIN = Path(sys.executable).parent
+ASSIGNMENT = "sbx"
+HIDDEN_MARKER = "SBX_HIDDEN_MARKER_5e1f"
+LINGER_CMDLINE = "sleep\x00987654"
+
+pytestmark = pytest.mark.skipif(
+    not (shutil.which("bwrap") and shutil.which("prlimit")),
+    reason="bubblewrap/prlimit not installed (apt-get install bubblewrap)",
+)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def kernelspec():
+    """Install the kernel spec into this venv if it is not there yet."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        KernelSpecManager().get_kernel_spec(sandbox.KERNEL_NAME)
+    except NoSuchKernel:
+        sandbox.install_kernelspec()
+    return KernelSpecManager().get_kernel_spec(sandbox.KERNEL_NAME)
+
+
+@pytest.fixture(scope="session")
+def kernel_env():
+    """Environment for kernels/nbgrader started by these tests.
+
+    The kernel refuses to start when an extension is missing; should
+    ``graders.capture`` (a separate module) be absent, load no extension.
+    """
+    env = dict(os.environ, PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    if importlib.util.find_spec("graders.capture") is None:
+        env[sandbox.ENV_EXTENSIONS] = ""
+    return env
+
+
+@pytest.fixture
+def use_kernel_env(kernel_env, monkeypatch):
+    for key, value in kernel_env.items():
+        monkeypatch.setenv(key, value)
+
+
+def run_notebook(nb, cwd):
+    from nbclient import NotebookClient
+
+    NotebookClient(nb, timeout=180, resources={"metadata": {"path": str(cwd)}},
+                   **sandbox.notebook_client_kwargs()).execute()
+    return nb
+
+
+def outputs_text(cell) -> str:
+    parts = []
+    for out in cell.get("outputs", []):
+        parts.append(out.get("text", ""))
+        parts.extend(str(v) for v in out.get("data", {}).values())
+        parts.extend(out.get("traceback", []))
+        parts.append(out.get("evalue", ""))
+    return "".join(parts)
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def tree_hashes(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): sha(p) for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def lingering_processes() -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and LINGER_CMDLINE in (proc / "cmdline").read_text():
+                found.append(int(proc.name))
+        except OSError:
+            pass
+    return found
+
+
+# --------------------------------------------------------------------------- 3.
+def test_configure_sets_ipc_and_absolute_private_ip():
+    from traitlets.config import Config
+
+    c = Config()
+    sandbox.configure(c)
+    assert c.Execute.kernel_name == sandbox.KERNEL_NAME
+    assert c.KernelManager.transport == "ipc"
+    ip = c.KernelManager.ip
+    assert os.path.isabs(ip)
+    sockdir = Path(ip).parent
+    assert sockdir.is_dir() and not sockdir.is_symlink()
+    assert sockdir.stat().st_mode & 0o777 == 0o700
+    assert sockdir.stat().st_uid == os.getuid()
+
+    kwargs = sandbox.notebook_client_kwargs()
+    assert kwargs["kernel_name"] == sandbox.KERNEL_NAME
+    assert kwargs["config"].KernelManager.transport == "ipc"
+    assert kwargs["config"].KernelManager.ip == ip
+    km = sandbox.kernel_manager()
+    assert (km.kernel_name, km.transport, km.ip) == (sandbox.KERNEL_NAME, "ipc", ip)
+
+
+def test_kernelspec_uses_absolute_paths_and_message_interrupts(kernelspec):
+    argv = kernelspec.argv
+    assert os.path.isabs(argv[0]) and Path(argv[0]).exists()
+    assert "-I" in argv and Path(argv[2]).resolve() == Path(sandbox.__file__).resolve()
+    assert kernelspec.interrupt_mode == "message"
+    assert kernelspec.env.get("TF_CPP_MIN_LOG_LEVEL") == "3"
+
+
+def test_memory_limit_is_configurable(tmp_path, monkeypatch):
+    cf = tmp_path / "kernel.json"
+    cf.write_text(json.dumps({"transport": "ipc", "ip": sandbox.ipc_ip()}))
+    monkeypatch.setenv(sandbox.ENV_MEMORY, "2GiB")
+    argv = sandbox.kernel_command(str(cf), str(tmp_path), inner=[
+        sys.executable, "-c", "import resource; print(resource.getrlimit(resource.RLIMIT_AS)[0])"])
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=True).stdout
+    assert int(out) == 2 << 30
+
+
+# --------------------------------------------------------------------------- loud failures
+def _wrapper(tmp_path, env, transport="ipc"):
+    cf = tmp_path / "kernel.json"
+    cf.write_text(json.dumps({"transport": transport, "ip": str(tmp_path / "k")}))
+    return subprocess.run([sys.executable, "-I", sandbox.__file__, "run", "-f", str(cf)],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_missing_bwrap_fails_loudly(tmp_path, kernel_env):
+    res = _wrapper(tmp_path, dict(kernel_env, PATH=str(VENV_BIN)))  # no /usr/bin
+    assert res.returncode != 0
+    assert "apt-get install bubblewrap" in res.stderr and "NOT started" in res.stderr
+
+
+def test_tcp_transport_is_refused(tmp_path, kernel_env):
+    res = _wrapper(tmp_path, kernel_env, transport="tcp")
+    assert res.returncode != 0 and "ipc" in res.stderr
+
+
+def test_extension_is_loaded_and_failure_is_loud(tmp_path, use_kernel_env, monkeypatch):
+    (tmp_path / "sbx_probe_ext.py").write_text(
+        "def load_ipython_extension(ip):\n    ip.user_ns['SBX_EXT'] = 'loaded'\n")
+    # an already autograded notebook next to the running one must not be readable
+    (tmp_path / "graded_before.ipynb").write_text(HIDDEN_MARKER)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "try:\n    open('graded_before.ipynb').read()\nexcept PermissionError:\n    print(SBX_EXT, 'hidden')")])
+    monkeypatch.setenv(sandbox.ENV_EXTENSIONS, "sbx_probe_ext")
+    assert outputs_text(run_notebook(nb, tmp_path).cells[0]).strip() == "loaded hidden"
+    assert (tmp_path / "graded_before.ipynb").read_text() == HIDDEN_MARKER
+
+    # an extension that cannot be loaded stops the kernel instead of grading without it
+    monkeypatch.setenv(sandbox.ENV_EXTENSIONS, "sbx_no_such_extension")
+    km = sandbox.kernel_manager()
+    km.start_kernel(cwd=str(tmp_path), stderr=subprocess.PIPE)
+    kc = km.client()
+    try:
+        kc.start_channels()
+        with pytest.raises(RuntimeError, match="died"):
+            kc.wait_for_ready(timeout=60)
+        assert "sbx_no_such_extension" in km.provisioner.process.stderr.read().decode()
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+# --------------------------------------------------------------------------- 2.
+def test_tensorflow_fits_inside_sandbox(tmp_path, use_kernel_env):
+    nb = run_notebook(nbformat.read(FILES / "tf_fit.ipynb", as_version=4), tmp_path)
+    assert "TF 2." in outputs_text(nb.cells[0])
+    assert "FIT_OK 3 True True" in outputs_text(nb.cells[1])
+    probe = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import os, resource\n"
+        "print(os.getpid(), resource.getrlimit(resource.RLIMIT_AS)[0], os.listdir('/'))")])
+    pid, limit, *_ = outputs_text(run_notebook(probe, tmp_path).cells[0]).split(maxsplit=2)
+    assert pid == "1" and int(limit) == sandbox.memory_limit()
+
+
+# --------------------------------------------------------------------------- 1.
+STUDENTS = {"alice": "correct.py", "bob": "wrong.py", "mallory": "hostile.py"}
+EXPECTED = {"alice": 2.0, "bob": 0.0, "mallory": 2.0}
+
+
+@pytest.fixture
+def course(kernel_env):
+    """A throw-away course directory.
+
+    Deliberately not under /tmp: the sandbox mounts its own private tmpfs on
+    /tmp, so for a course under /tmp the notebook folder's parents would be
+    (harmless, throw-away) writable directories inside the sandbox and the
+    hostile notebook could not tell that its writes went nowhere.
+    """
+    base = Path(tempfile.mkdtemp(prefix="sbx-course-", dir="/var/tmp" if os.path.isdir("/var/tmp") else None))
+    root = base / "course"
+    (root / "source" / ASSIGNMENT).mkdir(parents=True)
+    (root / "source" / ASSIGNMENT / "sbx.ipynb").write_bytes((FILES / "sbx.ipynb").read_bytes())
+    (root / "nbgrader_config.py").write_text(
+        "import sys\n"
+        f"sys.path.insert(0, {str(REPO)!r})  # graders/ may not be pip-installed\n"
+        "from graders.sandbox import configure\n"
+        "c = get_config()\n"
+        f"c.CourseDirectory.root = {str(root)!r}\n"
+        "c.CourseDirectory.course_id = 'sbxcourse'\n"
+        "c.Execute.timeout = 240\n"
+        "configure(c)\n")
+    nbgrader(root, kernel_env, "generate_assignment", ASSIGNMENT)
+    yield root
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def nbgrader(root, env, *args):
+    res = subprocess.run([str(VENV_BIN / "nbgrader"), *args], cwd=root, env=env,
+                         capture_output=True, text=True, timeout=900)
+    assert res.returncode == 0, res.stdout + res.stderr
+    return res
+
+
+def submit(root: Path, student: str, solution: str):
+    nb = nbformat.read(root / "release" / ASSIGNMENT / "sbx.ipynb", as_version=4)
+    (cell,) = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "square"]
+    cell.source = solution
+    dest = root / "submitted" / student / ASSIGNMENT
+    dest.mkdir(parents=True)
+    nbformat.write(nb, dest / "sbx.ipynb")
+
+
+def test_autograde_hostile_batch(course, kernel_env):
+    root = course
+    source_nb = root / "source" / ASSIGNMENT / "sbx.ipynb"
+    source_hash = sha(source_nb)
+    assert HIDDEN_MARKER in source_nb.read_text()
+
+    # A listener on the grader's loopback: the hostile kernel must not reach it.
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.5)
+    port = listener.getsockname()[1]
+    for student, snippet in STUDENTS.items():
+        submit(root, student, (FILES / snippet).read_text().replace("{{PORT}}", str(port)))
+    others_before = {s: tree_hashes(root / "submitted" / s) for s in ("alice", "bob")}
+
+    t0 = time.perf_counter()
+    res = nbgrader(root, kernel_env, "autograde", ASSIGNMENT)
+    elapsed = time.perf_counter() - t0
+    log = res.stdout + res.stderr
+
+    # nobody phoned home
+    with pytest.raises(socket.timeout):
+        listener.accept()
+    listener.close()
+
+    # gradebook intact, scores right, hostile graded on its own merits
+    from nbgrader.api import Gradebook
+
+    gradebook = root / "gradebook.db"
+    assert gradebook.is_file()
+    with Gradebook(f"sqlite:///{gradebook}") as gb:
+        scores = {s: gb.find_submission(ASSIGNMENT, s).score for s in STUDENTS}
+        hidden_in_db = gb.find_source_cell("test_square", "sbx", ASSIGNMENT).source
+    assert scores == EXPECTED, log
+    assert HIDDEN_MARKER in hidden_in_db  # the gradebook still holds the hidden tests
+
+    # source untouched, other students untouched
+    assert sha(source_nb) == source_hash
+    assert {s: tree_hashes(root / "submitted" / s) for s in ("alice", "bob")} == others_before
+    for student in ("alice", "bob"):
+        assert not list((root / "autograded" / student).rglob("pwned*"))
+    stray = [p for p in root.rglob("*") if "pwned" in p.name or p.name == "mallory-was-here.txt"]
+    assert stray == [root / "autograded" / "mallory" / ASSIGNMENT / "mallory-was-here.txt"]
+
+    # what the hostile notebook printed
+    graded = nbformat.read(root / "autograded" / "mallory" / ASSIGNMENT / "sbx.ipynb", as_version=4)
+    printed = "".join(outputs_text(c) for c in graded.cells)
+    assert "HOSTILE_DONE" in printed, printed
+    for good in ("DB_SAFE rm gradebook", "DB_SAFE write gradebook", "SOURCE_SAFE", "SCAN_DONE",
+                 "NET_BLOCKED grader loopback", "NET_BLOCKED internet", "OTHERS_SAFE",
+                 "FORKED 40", "MEM_DENIED"):
+        assert good in printed, printed
+    found_dbs = [line.split()[1] for line in printed.splitlines() if line.startswith("DB_FOUND")]
+    assert all(db.startswith(sandbox.SANDBOX_HOME + "/") for db in found_dbs), found_dbs
+    for bad in ("DB_TAMPERED", "SOURCE_TAMPERED", "LEAK", "NET_OPEN", "OTHERS_TAMPERED", "MEM_GOT"):
+        assert bad not in printed, printed
+    assert HIDDEN_MARKER not in printed
+    assert HIDDEN_MARKER not in log
+    assert lingering_processes() == []  # the pid namespace died with the kernel
+    print(f"nbgrader autograde of 3 sandboxed submissions: {elapsed:.1f}s")
