@@ -113,11 +113,18 @@ def cmd_check(args) -> int:
             print(f"{path}: NOT GRADABLE: {exc}")
             code = 2
             continue
-        print(f"\n{path}: {grade.points:g}/{grade.max_points:g} points")
-        for problem in grade.problems:
-            print(f"  ! {problem}")
+        print(f"\n{path}: {grade.points:g}/{grade.max_points:g} points "
+              f"(the autograder's verdict on this file as saved)")
         for result in grade.results:
             print("  " + result.summary_line())
+        if grade.problems:
+            print("  Before you submit:")
+            for problem in grade.problems:
+                print(f"  ! {problem}")
+        if grade.errors:
+            print("  Run from the top, these cells stopped with an error:")
+            for error in grade.errors:
+                print(f"  - {error}")
         if grade.points < grade.max_points:
             code = max(code, 1)
     return code

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import nbformat
 
+from . import gradable
 from .instructions import ASSIGNMENT, NOTEBOOKS, Instruction, for_notebook
 from .result import RESULT_MIMETYPE, CheckResult
 
@@ -39,6 +40,10 @@ class NotebookGrade:
     results: list[CheckResult]
     #: Things that cost points for reasons other than an instruction (deleted cells, a dead kernel).
     problems: list[str] = field(default_factory=list)
+    #: Cells (not the autograder's) that stopped with an error when run from the top.
+    errors: list[str] = field(default_factory=list)
+    #: The executed notebook (outputs of every cell), for reports.
+    executed: nbformat.NotebookNode | None = None
 
     @property
     def points(self) -> float:
@@ -148,7 +153,8 @@ def grade_notebook(path: str | Path, *, files_from: str | Path | None = None,
     name = notebook_name(path)
     nb = read_notebook(path)
     instructions = for_notebook(name)
-    problems = prepare(nb, instructions)
+    problems = gradable.problems(nb, instructions)
+    problems += prepare(nb, instructions)
 
     if files_from is None:
         files_from = path.parent if (path.parent / "model_weights.h5").exists() else RELEASE_DIR
@@ -172,4 +178,4 @@ def grade_notebook(path: str | Path, *, files_from: str | Path | None = None,
             problems.append(f"The notebook stopped running: {type(exc).__name__}: {first}"
                             + (f" (kernel said: {' / '.join(tail)})" if tail else ""))
     results, more = collect(nb, instructions)
-    return NotebookGrade(name, results, problems + more)
+    return NotebookGrade(name, results, problems + more, gradable.cell_errors(nb), nb)
