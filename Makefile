@@ -5,12 +5,13 @@ BIN    := $(abspath $(VENV))/bin
 # nbgrader runs `alembic` as a subprocess: the virtualenv's bin must come first on PATH.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: demo test test-fast corpus release data clean help
+.PHONY: demo test test-fast corpus install release clean help
 
 help:
 	@echo "make demo       set up .venv (pinned), release the assignment, grade the sample submissions"
 	@echo "make test       set up .venv (pinned), run the whole test suite (what CI runs)"
 	@echo "make test-fast  the tests that run no whole notebook (a few minutes)"
+	@echo "make install    only set up .venv (pinned versions, the rnn-course command, the sandbox kernel)"
 	@echo "make release    regenerate release/ from source/ (nbgrader generate_assignment)"
 	@echo "make clean      remove the virtualenv, gradebook and grading output"
 
@@ -24,6 +25,8 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e .
 	$(BIN)/python -m graders.sandbox install
 	touch $@
+
+install: $(VENV)/.installed
 
 demo: $(VENV)/.installed
 	$(BIN)/rnn-course demo

@@ -5,6 +5,7 @@ Every nbgrader command run in this folder reads it, plain `nbgrader generate_ass
 """
 import os
 
+from graders.require_verdict import install as require_a_verdict_per_test_cell
 from graders.sandbox import configure as use_sandboxed_kernel
 
 c = get_config()  # noqa: F821 - provided by nbgrader's config loader
@@ -26,3 +27,7 @@ c.ClearSolutions.code_stub = {
 # Student code runs in a sandboxed kernel: no network, its own folder only, 4 GiB of memory;
 # it cannot reach the gradebook, the source notebooks or another student's files.
 use_sandboxed_kernel(c)
+
+# A test cell scores only if its check really published a verdict (nbgrader alone would give
+# full points to any test cell without an error, e.g. one whose check never ran).
+require_a_verdict_per_test_cell(c)

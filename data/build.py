@@ -21,7 +21,7 @@ and records sha256, shapes, parameters, seeds and library versions of the
 result in data/manifest.json.  Run it from anywhere; the default paths are
 relative to the repository root (the parent of this file's folder):
 
-  python data/build.py              # full build, ~7 min on 2 CPU cores
+  python data/build.py              # full build, 7-11 min on 2 CPU cores
   python data/build.py --check      # compare files on disk with the manifest
   python data/build.py --tiny --out /tmp/x --manifest /tmp/x/manifest.json
 
@@ -608,7 +608,7 @@ def parse_args(argv):
             "sequences), model_weights.h5 (the chapter's SimpleRNN(600) after "
             "100 epochs of SGD, legacy Keras H5 layout) and "
             "pretrain_history.json, plus data/manifest.json with their sha256. "
-            "Deterministic and seeded; the full build takes about 7 minutes "
+            "Deterministic and seeded; the full build takes 7-11 minutes "
             "on 2 CPU cores."
         ),
         epilog=(

@@ -39,6 +39,15 @@ def test_batch_of_samples_through_nbgrader_autograde(released_course):
     lost.mkdir(parents=True)
     shutil.copy(SAMPLE_DIR / "alice_right" / ASSIGNMENT / "exploding_gradients.ipynb", lost)
 
+    # a student who replaces the check with a no-op: nbgrader alone would give full marks
+    from helpers import write_submission
+    from variants import BY_NAME, vanishing
+
+    eve = vanishing("eve", "import graders.notebook\n"
+                    "graders.notebook.run_check = lambda *args, **kwargs: None\n"
+                    + BY_NAME["vanishing_reference"].cells["vanishing_model"])
+    write_submission(course / "submitted" / "eve_patches_checks" / ASSIGNMENT, eve)
+
     result = run_nbgrader(course, "autograde", ASSIGNMENT)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
@@ -49,6 +58,9 @@ def test_batch_of_samples_through_nbgrader_autograde(released_course):
     dan = scores(course, "dan_one_notebook")
     assert dan["exploding_step1"] == 2 and dan["exploding_step2"] == 2
     assert dan["vanishing_plot"] in (None, 0)
+    eve_scores = scores(course, "eve_patches_checks")
+    assert [eve_scores[i] for i in ("vanishing_build", "vanishing_compile", "vanishing_weights",
+                                    "vanishing_plot")] == [0, 0, 0, 0]
 
     feedback = run_nbgrader(course, "generate_feedback", ASSIGNMENT)
     assert feedback.returncode == 0, feedback.stderr[-3000:]
