@@ -31,7 +31,10 @@ install: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(BIN)/rnn-course demo
 
+# The feedback-report test renders a page in headless Chromium (Debian package).
 test: $(VENV)/.installed
+	@command -v chromium >/dev/null 2>&1 || { echo "installing chromium (renders a feedback report in a test)"; \
+	  (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1 || echo "chromium not installed: the render test will be skipped"; }
 	$(BIN)/python -m pytest -p no:cacheprovider -ra
 
 test-fast: $(VENV)/.installed

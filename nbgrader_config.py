@@ -17,7 +17,6 @@ c.CourseDirectory.db_url = "sqlite:///" + os.path.join(HERE, "gradebook.db")
 
 # A student cell that trains for 100 epochs takes ~15 s here; a stuck one is stopped after this.
 c.Execute.timeout = 600
-c.Execute.allow_errors = True
 
 # What a student finds where a solution was removed.
 c.ClearSolutions.code_stub = {

@@ -53,7 +53,18 @@ def cmd_grade(args) -> int:
 
 
 def cmd_feedback(args) -> int:
-    return nbgrader("generate_feedback", ASSIGNMENT, "--force")
+    """nbgrader's HTML feedback, extended with our per-instruction report at the top."""
+    extra = [f"--student={args.student}"] if args.student else []
+    code = nbgrader("generate_feedback", ASSIGNMENT, "--force", *extra)
+    return code or write_reports(REPO, args.student)
+
+
+def write_reports(course: Path, student: str | None = None) -> int:
+    from .report import write_reports as write
+
+    paths = write(course=course, student=student)
+    print(f"feedback reports: {len(paths)} written under {course / 'feedback'}")
+    return 0 if paths else 1
 
 
 def cmd_export(args) -> int:
@@ -149,7 +160,7 @@ def cmd_demo(args) -> int:
         print(f"sample submission: {student.name}")
     if nbgrader("autograde", ASSIGNMENT, "--force"):
         return 1
-    if nbgrader("generate_feedback", ASSIGNMENT, "--force"):
+    if nbgrader("generate_feedback", ASSIGNMENT, "--force") or write_reports(course):
         return 1
     grades = course / "grades.csv"
     if nbgrader("export", f"--to={grades}"):
@@ -176,8 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--course", default=str(REPO), help=argparse.SUPPRESS)
     s.set_defaults(func=cmd_grade)
 
-    s = sub.add_parser("feedback", help="write each student's HTML feedback into feedback/ "
-                       "(nbgrader generate_feedback)")
+    s = sub.add_parser("feedback", help="write each student's HTML feedback into feedback/: "
+                       "nbgrader's page with a report on top (points, mistakes, hints, plots)")
+    s.add_argument("--student", help="only this student id")
     s.set_defaults(func=cmd_feedback)
 
     s = sub.add_parser("export", help="write all grades as CSV for the LMS (nbgrader export)")
@@ -210,6 +222,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     if getattr(args, "build_args", None) and args.build_args[0] == "--":
         args.build_args = args.build_args[1:]

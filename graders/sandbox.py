@@ -171,8 +171,15 @@ def runtime_dir() -> Path:
 
 
 def ipc_ip() -> str:
-    """Absolute ipc 'ip' for jupyter_client: sockets are created as ``<ip>-<port>``."""
-    return str(runtime_dir() / "kernel")
+    """Absolute ipc 'ip' for jupyter_client: sockets are created as ``<ip>-<port>``.
+
+    One directory per grading process, so that two graders running at once (two nbgrader
+    runs, a test suite beside a self-check) never pick the same socket names, and a kernel
+    sees only the sockets of its own grading run.
+    """
+    path = runtime_dir() / str(os.getpid())
+    path.mkdir(mode=0o700, exist_ok=True)
+    return str(path / "kernel")
 
 
 def _parse_size(text: str) -> int:
@@ -291,11 +298,13 @@ def kernel_command(connection_file: str, cwd: str | None = None,
         "--unshare-uts", "--hostname", "sandbox", "--unshare-cgroup-try",
         "--die-with-parent", "--clearenv",
         *[a for k, v in env.items() for a in ("--setenv", k, v)],
+        # /tmp first: the course or its venv may live below /tmp (a CI clone), and a tmpfs
+        # mounted after their binds would hide them.
+        "--size", str(TMPFS_SIZE), "--tmpfs", "/tmp",
+        "--dir", SANDBOX_HOME,
         *_ro_system_binds(),
         "--dev", "/dev",
         "--proc", "/proc", "--remount-ro", "/proc",
-        "--size", str(TMPFS_SIZE), "--tmpfs", "/tmp",
-        "--dir", SANDBOX_HOME,
         "--bind", cwd, cwd,
         *_hide_notebooks(cwd),
         "--bind", socket_dir, socket_dir,

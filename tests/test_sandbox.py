@@ -313,3 +313,20 @@ def test_autograde_hostile_batch(course, kernel_env):
     assert HIDDEN_MARKER not in log
     assert lingering_processes() == []  # the pid namespace died with the kernel
     print(f"nbgrader autograde of 3 sandboxed submissions: {elapsed:.1f}s")
+
+
+def test_tmp_tmpfs_is_mounted_before_the_binds(tmp_path):
+    """Does a course or venv living below /tmp (a CI clone) stay visible in the sandbox?"""
+    cf = tmp_path / "kernel.json"
+    cf.write_text(json.dumps({"transport": "ipc", "ip": sandbox.ipc_ip()}))
+    argv = sandbox.kernel_command(str(cf), str(tmp_path), inner=["true"])
+    first_bind = min(i for i, a in enumerate(argv) if a in ("--ro-bind", "--bind"))
+    assert argv.index("--tmpfs") < first_bind
+
+
+def test_each_grading_process_has_its_own_socket_directory():
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        other = pool.apply(sandbox.ipc_ip)
+    assert os.path.dirname(other) != os.path.dirname(sandbox.ipc_ip())

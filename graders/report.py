@@ -1,0 +1,656 @@
+"""Feedback reports: nbgrader's feedback page, with a summary of the grading on top.
+
+After ``nbgrader autograde`` and ``nbgrader generate_feedback``, :func:`write_reports` reads
+every student's autograded notebooks and puts a summary section at the top of
+``feedback/<student>/<assignment>/<notebook>.html``:
+
+* the notebook's total, then one row per instruction: pass/fail mark, points, the message the
+  check wrote for the student (what was checked, or the mistake that cost the points) and, for
+  a known mistake, the hint pointing back to the chapter (:data:`graders.hints.HINTS`);
+* for the vanishing-gradients notebook, the plot the student showed next to the expected one;
+* anything else that cost points (a deleted autograder cell, a cell that never ran).
+
+nbgrader's own page stays below the summary, so the student still sees their notebook with the
+output of every test cell. Without nbgrader's page, a standalone page with the same summary is
+written. Inserting is idempotent: running the reports again replaces the section.
+
+One list of :class:`Row` per notebook is built (:func:`build_report`) and rendered once
+(:func:`render_section`). Points come from the gradebook when it has them (so the summary
+agrees with nbgrader's page and the exported grades, manual changes included), otherwise from
+the verdict the hidden test cell published (:data:`graders.result.RESULT_MIMETYPE`).
+
+Usage (in the course folder, after ``nbgrader generate_feedback``)::
+
+    from graders.report import write_reports
+    write_reports(course=Path("."))                      # every student
+    write_reports(course=Path("."), student="alice")     # one student
+
+or ``python -m graders.report [--course DIR] [--student ID]``.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import json
+import logging
+import os
+import re
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from markupsafe import Markup, escape
+
+from .hints import HINTS
+from .instructions import ASSIGNMENT, INSTRUCTIONS, NOTEBOOKS, Instruction, for_notebook
+
+log = logging.getLogger(__name__)
+
+#: The instruction whose report shows the student's plot next to the expected one.
+PLOT_INSTRUCTION = "vanishing_plot"
+HISTORY_FILE = "pretrain_history.json"
+#: Section markers: the section sits between them, right after nbgrader's ``<body>`` tag.
+BEGIN = "<!-- BEGIN rnn-course report -->"
+END = "<!-- END rnn-course report -->"
+#: Marks a page written entirely by this module (no nbgrader page was there).
+GENERATOR = "rnn-course feedback report"
+COURSE_TITLES = {ASSIGNMENT: "RNN Architecture"}
+#: Inline images larger than this (decoded) are not embedded.
+MAX_PNG_BYTES = 5 * 1024 * 1024
+#: Pixel size of the expected plot when the student showed none (matplotlib inline default).
+DEFAULT_PLOT_SIZE = (556, 434)
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+# -- the data of one report ------------------------------------------------------------------
+@dataclass(frozen=True)
+class Row:
+    """One instruction as the report shows it."""
+
+    instruction: str
+    title: str
+    points: float
+    max_points: float
+    passed: bool
+    #: The check's message for the student (may quote the student's own error text).
+    message: str
+    #: Text of the hint (from :data:`graders.hints.HINTS`), or None.
+    hint: str | None = None
+    #: Why the points differ from the autograder's verdict (the gradebook was changed), or None.
+    note: str | None = None
+
+
+@dataclass
+class Plot:
+    """A PNG to embed, as clean base64 (re-encoded by us, never the notebook's raw string)."""
+
+    png_base64: str
+    width: int
+    height: int
+
+
+@dataclass
+class NotebookReport:
+    student: str
+    assignment: str
+    notebook: str
+    rows: list[Row]
+    #: Things that cost points outside an instruction's own verdict.
+    problems: list[str] = field(default_factory=list)
+    #: Why the autograded notebook could not be read, or None.
+    unreadable: str | None = None
+    #: Only for the notebook of :data:`PLOT_INSTRUCTION`: (student's plots, expected plot).
+    has_plot_section: bool = False
+    student_plots: list[Plot] = field(default_factory=list)
+    expected_plot: Plot | None = None
+    expected_plot_problem: str | None = None
+
+    @property
+    def points(self) -> float:
+        return sum(r.points for r in self.rows)
+
+    @property
+    def max_points(self) -> float:
+        return sum(r.max_points for r in self.rows)
+
+    @property
+    def passed(self) -> int:
+        return sum(1 for r in self.rows if r.passed)
+
+
+# -- reading the course folder ---------------------------------------------------------------
+class _Scores:
+    """Scores per (student, notebook, test cell) from nbgrader's gradebook, if there is one."""
+
+    def __init__(self, db: Path | None, assignment: str):
+        self.assignment = assignment
+        self._gb = None
+        if db is not None and db.is_file():  # never create an empty gradebook
+            try:
+                from nbgrader.api import Gradebook
+
+                self._gb = Gradebook(f"sqlite:///{db}")
+            except Exception as exc:
+                log.warning("gradebook %s could not be opened (%s): points are taken from the "
+                            "autograded notebooks", db, exc)
+
+    def get(self, student: str, instruction: Instruction) -> float | None:
+        if self._gb is None:
+            return None
+        try:
+            grade = self._gb.find_grade(instruction.test_cell, instruction.notebook,
+                                        self.assignment, student)
+            return None if grade.score is None else float(grade.score)
+        except Exception:  # MissingEntry, or a gradebook of another layout
+            return None
+
+    def close(self):
+        if self._gb is not None:
+            self._gb.close()
+
+
+def _students(course: Path, assignment: str) -> list[str]:
+    """Everyone with an autograded or a submitted copy of the assignment."""
+    found = set()
+    for folder in ("autograded", "submitted"):
+        root = course / folder
+        if root.is_dir():
+            found |= {p.name for p in root.iterdir()
+                      if p.is_dir() and not p.name.startswith(".") and (p / assignment).is_dir()}
+    return sorted(found)
+
+
+def _grade_id(cell) -> str | None:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def _png_of(data) -> Plot | None:
+    """A displayed ``image/png`` output as a Plot, or None if it is not a sane PNG."""
+    if isinstance(data, list):
+        data = "".join(data)
+    if not isinstance(data, str):
+        return None
+    try:
+        raw = base64.b64decode("".join(data.split()), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if not raw.startswith(_PNG_MAGIC) or len(raw) < 24 or len(raw) > MAX_PNG_BYTES:
+        return None
+    width, height = int.from_bytes(raw[16:20], "big"), int.from_bytes(raw[20:24], "big")
+    if not (0 < width <= 10000 and 0 < height <= 10000):
+        return None
+    return Plot(base64.b64encode(raw).decode("ascii"), width, height)
+
+
+def _student_plots(nb, instruction: Instruction) -> list[Plot]:
+    """Every PNG the solution cell of ``instruction`` displayed, in order."""
+    plots = []
+    for cell in nb.cells:
+        if _grade_id(cell) != instruction.solution_cell or cell.get("cell_type") != "code":
+            continue
+        for output in cell.get("outputs", []):
+            plot = _png_of(output.get("data", {}).get("image/png"))
+            if plot is not None:
+                plots.append(plot)
+    return plots
+
+
+def _sane_size(plot: Plot) -> bool:
+    """Is the student's figure a size the expected one can be drawn at, readably?"""
+    return 300 <= plot.width <= 1600 and 200 <= plot.height <= 1200 and \
+        0.5 <= plot.width / plot.height <= 2.5
+
+
+@functools.lru_cache(maxsize=8)
+def _render_expected(history_json: str, width: int, height: int) -> Plot:
+    """The expected figure: both accuracy curves of the pretraining, with a legend."""
+    import io
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    history = json.loads(history_json)
+    dpi = 100
+    fig = Figure(figsize=(width / dpi, height / dpi), dpi=dpi)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    ax.plot(history["accuracy"], label="Training accuracy")
+    ax.plot(history["val_accuracy"], label="Validation accuracy")
+    ax.set_title("Model accuracy")
+    ax.set_xlabel("Epoch")
+    ax.set_ylabel("Accuracy")
+    ax.legend(loc="upper left")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return Plot(base64.b64encode(buf.getvalue()).decode("ascii"), width, height)
+
+
+def _expected_plot(course: Path, assignment: str, student_dir: Path,
+                   size: tuple[int, int]) -> tuple[Plot | None, str | None]:
+    for folder in (student_dir, course / "source" / assignment, course / "release" / assignment):
+        path = folder / HISTORY_FILE
+        if path.is_file():
+            try:
+                text = path.read_text()
+                return _render_expected(text, *size), None
+            except Exception as exc:  # a damaged copy: try the next folder
+                log.warning("expected plot: %s is not usable (%s: %s)", path,
+                            type(exc).__name__, exc)
+    return None, f"the expected plot could not be drawn: no usable {HISTORY_FILE} was found."
+
+
+def _row(result, instruction: Instruction, score: float | None) -> Row:
+    hint = HINTS.get(result.hint) if result.hint else None
+    if result.hint and hint is None:
+        log.warning("unknown hint id %r in the verdict on %s", result.hint, instruction.id)
+    points, passed, note = float(result.points), bool(result.passed), None
+    if score is not None and score != points:
+        points, passed = score, score >= instruction.points
+        note = (f"The autograder gave {float(result.points):g} points; your instructor set the "
+                f"score to {score:g}.")
+    return Row(instruction.id, instruction.title, points, float(instruction.points), passed,
+               str(result.message), hint, note)
+
+
+def _unreadable_rows(student: str, instructions: list[Instruction], scores: _Scores) -> list[Row]:
+    rows = []
+    for i in instructions:
+        score = scores.get(student, i)
+        rows.append(Row(i.id, i.title, score or 0.0, float(i.points),
+                        score is not None and score >= i.points,
+                        "No feedback: the graded copy of your notebook could not be read."))
+    return rows
+
+
+def build_report(*, course: Path, student: str, notebook: str, assignment: str = ASSIGNMENT,
+                 gradebook: Path | None = None, _scores: _Scores | None = None) -> NotebookReport:
+    """The rows and plots of one student's notebook; never raises for a bad notebook."""
+    import nbformat
+
+    from .runner import collect
+
+    course = Path(course)
+    instructions = for_notebook(notebook)
+    scores = _scores or _Scores(gradebook or course / "gradebook.db", assignment)
+    try:
+        student_dir = course / "autograded" / student / assignment
+        path = student_dir / f"{notebook}.ipynb"
+        report = NotebookReport(student, assignment, notebook, [],
+                                has_plot_section=PLOT_INSTRUCTION in {i.id for i in instructions})
+        try:
+            if not path.is_file():
+                raise FileNotFoundError(
+                    f"there is no graded copy of {notebook}.ipynb (it was not submitted, not "
+                    f"graded yet, or grading it failed)")
+            nb = nbformat.read(str(path), as_version=4)
+            results, problems = collect(nb, instructions)
+        except Exception as exc:
+            reason = (str(exc) if isinstance(exc, FileNotFoundError)
+                      else f"{path.name} is not a readable notebook ({type(exc).__name__}: {exc})")
+            log.warning("report for %s/%s: %s", student, notebook, reason)
+            report.unreadable = reason
+            report.rows = _unreadable_rows(student, instructions, scores)
+            nb = None
+        else:
+            report.rows = [_row(r, i, scores.get(student, i))
+                           for r, i in zip(results, instructions)]
+            # collect() reports a test cell without a verdict twice: as a problem and as the
+            # row's "Not graded: ..." message. The row is enough.
+            ungraded = [f"'{r.title}'" for r in report.rows if r.message.startswith("Not graded")]
+            report.problems = [p for p in problems
+                               if not any(p.startswith(t) for t in ungraded)]
+        if report.has_plot_section:
+            plot_instruction = INSTRUCTIONS[PLOT_INSTRUCTION]
+            report.student_plots = _student_plots(nb, plot_instruction) if nb is not None else []
+            first = report.student_plots[0] if report.student_plots else None
+            size = ((first.width, first.height) if first and _sane_size(first)
+                    else DEFAULT_PLOT_SIZE)
+            report.expected_plot, report.expected_plot_problem = _expected_plot(
+                course, assignment, student_dir, size)
+        return report
+    finally:
+        if _scores is None:
+            scores.close()
+
+
+# -- rendering -------------------------------------------------------------------------------
+_CODE = re.compile(r"`([^`]+)`")
+_EMPHASIS = re.compile(r"(?<![\w*])\*(?=\S)([^*]+?)(?<=\S)\*(?![\w*])")
+_MATH = re.compile(r"\$([^$\n]+)\$")
+
+
+def _inline(text: str | None, *, rich: bool = False) -> Markup:
+    """Escaped text with `code` spans; ``rich`` also renders *emphasis* and $math$ (hints)."""
+    if not text:
+        return Markup("")
+    parts = _CODE.split(str(text))  # even: prose, odd: code
+    out = []
+    for k, part in enumerate(parts):
+        if k % 2:
+            out.append(Markup("<code>%s</code>") % part)
+            continue
+        piece = str(escape(part))
+        if rich:
+            piece = _MATH.sub(r'<span class="rr-math">\1</span>', piece)
+            piece = _EMPHASIS.sub(r"<em>\1</em>", piece)
+        out.append(piece)
+    return Markup("".join(out))
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def _humanize(name: str) -> str:
+    return name.replace("_", " ").strip().capitalize()
+
+
+_CSS = """
+.rr{--ok:#1e7b34;--ok-bg:#e7f4ea;--bad:#b42318;--bad-bg:#fdecea;--mid:#9a6700;--mid-bg:#fff4d6;
+  --ink:#1f2328;--muted:#57606a;--line:#d0d7de;--hint:#0b5cad;--hint-bg:#eef5fc;
+  box-sizing:border-box;max-width:1140px;margin:0 auto 28px;padding:24px 28px 20px;
+  font-family:-apple-system,"Segoe UI","Helvetica Neue",Helvetica,Arial,"DejaVu Sans",sans-serif;
+  font-size:15px;line-height:1.5;color:var(--ink);background:#fff;border:1px solid var(--line);
+  border-radius:8px;-webkit-print-color-adjust:exact;print-color-adjust:exact}
+.rr *,.rr *:before,.rr *:after{box-sizing:inherit}
+.rr-head{display:flex;flex-wrap:wrap;align-items:flex-start;justify-content:space-between;gap:16px;
+  padding-bottom:16px;border-bottom:1px solid var(--line)}
+.rr-kicker{margin:0;font-size:13px;letter-spacing:.04em;text-transform:uppercase;color:var(--muted)}
+.rr h1.rr-h1{margin:4px 0 2px;font-size:26px;line-height:1.25;font-weight:700;color:var(--ink)}
+.rr-file{margin:0;color:var(--muted);font-size:14px}
+.rr-total{min-width:190px;padding:10px 16px;border-radius:8px;text-align:right;border:1px solid}
+.rr-total .rr-score{display:block;font-size:30px;font-weight:700;line-height:1.1}
+.rr-total .rr-of{font-size:16px;font-weight:600}
+.rr-total .rr-count{display:block;font-size:13px;margin-top:2px}
+.rr-total.rr-full{color:var(--ok);background:var(--ok-bg);border-color:#a7d7b2}
+.rr-total.rr-part{color:var(--mid);background:var(--mid-bg);border-color:#f0d58a}
+.rr-total.rr-none{color:var(--bad);background:var(--bad-bg);border-color:#f3b5ae}
+.rr h2.rr-h2{margin:22px 0 10px;font-size:18px;font-weight:700;color:var(--ink)}
+.rr table.rr-table{width:100%;border-collapse:collapse;margin:0;font-size:15px}
+.rr-table th{padding:6px 10px;text-align:left;font-size:12px;letter-spacing:.04em;
+  text-transform:uppercase;color:var(--muted);border-bottom:2px solid var(--line)}
+.rr-table td{padding:12px 10px;vertical-align:top;border-bottom:1px solid var(--line)}
+.rr-table th.rr-pts,.rr-table td.rr-pts{text-align:right;white-space:nowrap;width:90px}
+.rr-table td.rr-pts{font-weight:700;font-size:16px}
+.rr-table th.rr-res,.rr-table td.rr-res{width:112px;white-space:nowrap}
+.rr-mark{display:inline-block;padding:2px 10px 2px 8px;border-radius:999px;font-weight:700;
+  font-size:14px;border:1px solid}
+.rr-pass .rr-mark{color:var(--ok);background:var(--ok-bg);border-color:#a7d7b2}
+.rr-fail .rr-mark{color:var(--bad);background:var(--bad-bg);border-color:#f3b5ae}
+.rr-fail td.rr-pts{color:var(--bad)}
+.rr-pass td.rr-pts{color:var(--ok)}
+.rr-title{font-weight:700;margin-bottom:3px}
+.rr-msg{margin:0;overflow-wrap:anywhere}
+.rr-pass .rr-msg{color:var(--muted)}
+.rr-hint{margin:8px 0 0;padding:8px 12px;background:var(--hint-bg);border-left:4px solid var(--hint);
+  border-radius:0 6px 6px 0;overflow-wrap:anywhere}
+.rr-hint b{color:var(--hint)}
+.rr-note{margin:6px 0 0;font-size:13px;color:var(--muted);font-style:italic}
+.rr code{font-family:"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:.88em;padding:0 3px;
+  background:#f1f3f5;border:1px solid #e1e4e8;border-radius:4px;color:#24292f;white-space:pre-wrap}
+.rr-math{font-family:"DejaVu Serif",Georgia,serif;font-style:italic;white-space:nowrap}
+.rr-alert{margin:16px 0 0;padding:10px 14px;border-radius:6px;border:1px solid #f0d58a;
+  background:var(--mid-bg);color:#5c3d00}
+.rr-alert.rr-error{border-color:#f3b5ae;background:var(--bad-bg);color:#7a1610}
+.rr-alert ul{margin:4px 0 0;padding-left:20px}
+.rr-plots{display:flex;flex-wrap:wrap;gap:20px;margin:0}
+.rr-fig{display:flex;flex-direction:column;flex:1 1 360px;margin:0;padding:10px;border:1px solid var(--line);border-radius:8px;
+  background:#fff;break-inside:avoid;page-break-inside:avoid}
+.rr-fig img{display:block;width:100%;height:auto;max-width:100%}
+.rr-fig figcaption{margin-top:8px;font-size:14px;color:var(--muted);text-align:center}
+.rr-fig figcaption b{color:var(--ink)}
+.rr-noplot{flex:1 1 auto;display:flex;align-items:center;justify-content:center;min-height:220px;padding:16px;
+  text-align:center;color:var(--muted);background:#f6f8fa;border:2px dashed var(--line);border-radius:6px}
+.rr-foot{margin:18px 0 0;font-size:13px;color:var(--muted)}
+@media print{
+  .rr{max-width:none;margin:0 0 12px;border:none;padding:0;font-size:12pt}
+  .rr-table tr{break-inside:avoid;page-break-inside:avoid}
+  .rr-plots{flex-wrap:nowrap}
+  .rr-fig{flex:1 1 0}
+  .rr .rr-pass .rr-mark,.rr .rr-pass td.rr-pts,.rr .rr-total.rr-full{color:#1e7b34!important}
+  .rr .rr-fail .rr-mark,.rr .rr-fail td.rr-pts,.rr .rr-total.rr-none{color:#b42318!important}
+  .rr .rr-total.rr-part{color:#9a6700!important}
+  .rr .rr-pass .rr-mark,.rr .rr-total.rr-full{background:#e7f4ea!important}
+  .rr .rr-fail .rr-mark,.rr .rr-total.rr-none{background:#fdecea!important}
+  .rr .rr-total.rr-part{background:#fff4d6!important}
+  .rr .rr-hint{background:#eef5fc!important}
+  .rr .rr-total *{color:inherit!important}
+}
+"""
+
+_SECTION = """\
+<section class="rr" id="rnn-course-report" aria-label="Grading summary">
+<style>{{ css }}</style>
+<div class="rr-head">
+  <div>
+    <p class="rr-kicker">{{ course_title }} &middot; Feedback</p>
+    <h1 class="rr-h1">{{ title }}</h1>
+    <p class="rr-file"><code>{{ r.notebook }}.ipynb</code> &middot; student <b>{{ r.student }}</b></p>
+  </div>
+  <div class="rr-total {{ total_class }}" data-points="{{ fmt(r.points) }}" data-max-points="{{ fmt(r.max_points) }}">
+    <span class="rr-score">{{ fmt(r.points) }} <span class="rr-of">/ {{ fmt(r.max_points) }} points</span></span>
+    <span class="rr-count">{{ r.passed }} of {{ r.rows|length }} instructions passed</span>
+  </div>
+</div>
+{% if r.unreadable %}
+<div class="rr-alert rr-error" role="alert"><b>Your graded notebook could not be read:</b> {{ r.unreadable }}. Ask your instructor to look at it.</div>
+{% endif %}
+{% if r.problems %}
+<div class="rr-alert" role="note"><b>Also found while grading:</b>
+<ul>{% for p in r.problems %}<li>{{ inline(p) }}</li>{% endfor %}</ul></div>
+{% endif %}
+<h2 class="rr-h2">Points per instruction</h2>
+<table class="rr-table">
+<thead><tr><th class="rr-res">Result</th><th>Instruction and feedback</th><th class="rr-pts">Points</th></tr></thead>
+<tbody>
+{% for row in r.rows %}
+<tr class="rr-row {{ 'rr-pass' if row.passed else 'rr-fail' }}" data-instruction="{{ row.instruction }}" data-points="{{ fmt(row.points) }}" data-max-points="{{ fmt(row.max_points) }}" data-passed="{{ 'true' if row.passed else 'false' }}">
+  <td class="rr-res"><span class="rr-mark">{{ '\u2714 Passed' if row.passed else '\u2718 Lost' }}</span></td>
+  <td>
+    <div class="rr-title">{{ row.title }}</div>
+    <p class="rr-msg">{{ inline(row.message) }}</p>
+    {% if row.hint %}<p class="rr-hint"><b>Hint:</b> {{ inline(row.hint, rich=True) }}</p>{% endif %}
+    {% if row.note %}<p class="rr-note">{{ row.note }}</p>{% endif %}
+  </td>
+  <td class="rr-pts">{{ fmt(row.points) }} / {{ fmt(row.max_points) }}</td>
+</tr>
+{% endfor %}
+</tbody>
+</table>
+{% if r.has_plot_section %}
+<h2 class="rr-h2">Your plot and the expected plot</h2>
+<div class="rr-plots">
+  {% if r.student_plots %}{% for p in r.student_plots %}
+  <figure class="rr-fig rr-student-plot">
+    <img alt="The plot your solution cell showed" width="{{ p.width }}" height="{{ p.height }}" src="data:image/png;base64,{{ p.png_base64 }}">
+    <figcaption><b>Your plot</b>{% if r.student_plots|length > 1 %} ({{ loop.index }} of {{ r.student_plots|length }}){% endif %}, as your solution cell showed it</figcaption>
+  </figure>
+  {% endfor %}{% else %}
+  <figure class="rr-fig rr-student-plot">
+    <div class="rr-noplot">{% if r.unreadable %}Your plot cannot be shown: your graded notebook could not be read.{% else %}Your solution cell showed no plot.{% endif %}</div>
+    <figcaption><b>Your plot</b>: none</figcaption>
+  </figure>
+  {% endif %}
+  <figure class="rr-fig rr-expected-plot">
+    {% if r.expected_plot %}
+    <img alt="The expected plot: training and validation accuracy with a legend" width="{{ r.expected_plot.width }}" height="{{ r.expected_plot.height }}" src="data:image/png;base64,{{ r.expected_plot.png_base64 }}">
+    {% else %}<div class="rr-noplot">{{ r.expected_plot_problem }}</div>{% endif %}
+    <figcaption><b>Expected</b>: training and validation accuracy of the pretraining, with a legend</figcaption>
+  </figure>
+</div>
+{% endif %}
+<p class="rr-foot">{{ footer }}</p>
+</section>"""
+
+_PAGE = """\
+<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="generator" content="{{ generator }}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ title }}: feedback for {{ student }}</title>
+<style>html{background:#f6f8fa}body{margin:0;padding:24px 12px}@media print{html{background:#fff}body{padding:0}}</style>
+</head>
+<body>
+{{ section }}
+</body>
+</html>
+"""
+
+FOOTER_WITH_PAGE = ("Below: your notebook as the autograder ran it, with the output of every "
+                    "autograder cell.")
+FOOTER_ALONE = ("nbgrader's page of your notebook was not generated, so this page shows the "
+                "summary only.")
+
+
+@functools.lru_cache(maxsize=1)
+def _env():
+    from jinja2 import Environment, StrictUndefined
+
+    env = Environment(autoescape=True, undefined=StrictUndefined, trim_blocks=True,
+                      lstrip_blocks=True)
+    return env.from_string(_SECTION), env.from_string(_PAGE)
+
+
+def render_section(report: NotebookReport, *, standalone: bool = False) -> str:
+    """The summary section (between :data:`BEGIN` and :data:`END`) of one report."""
+    section, _ = _env()
+    if report.points >= report.max_points and report.max_points > 0:
+        total_class = "rr-full"
+    elif report.points > 0:
+        total_class = "rr-part"
+    else:
+        total_class = "rr-none"
+    html = section.render(
+        r=report, css=Markup(_CSS), fmt=_fmt, inline=_inline, total_class=total_class,
+        course_title=COURSE_TITLES.get(report.assignment, report.assignment),
+        title=_humanize(report.notebook),
+        footer=FOOTER_ALONE if standalone else FOOTER_WITH_PAGE)
+    return f"{BEGIN}\n{html}\n{END}"
+
+
+def render_page(report: NotebookReport) -> str:
+    """A standalone, self-contained page with the summary (when nbgrader's page is missing)."""
+    _, page = _env()
+    return page.render(generator=GENERATOR, title=_humanize(report.notebook),
+                       student=report.student,
+                       section=Markup(render_section(report, standalone=True)))
+
+
+_BODY = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
+_OURS = re.compile(r"\s*" + re.escape(BEGIN) + r".*?" + re.escape(END) + r"\n?", re.DOTALL)
+
+
+def insert_section(page: str, section: str) -> str:
+    """``page`` with ``section`` right after its first ``<body>`` tag, replacing an earlier one.
+
+    Only a section directly after the ``<body>`` tag is replaced, so nothing the student's
+    outputs put further down the page can be mistaken for it.
+    """
+    body = _BODY.search(page)
+    if body is None:
+        raise ValueError("the page has no <body> tag")
+    start = body.end()
+    old = _OURS.match(page, start)
+    end = old.end() if old else start
+    return page[:start] + "\n" + section + "\n" + page[end:]
+
+
+def _is_ours(page: str) -> bool:
+    return f'<meta name="generator" content="{GENERATOR}">' in page[:2000]
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_report(report: NotebookReport, *, course: Path) -> Path:
+    """Put ``report`` into its feedback page (or a standalone page); return the page's path."""
+    path = (Path(course) / "feedback" / report.student / report.assignment
+            / f"{report.notebook}.html")
+    page = None
+    if path.is_file():
+        try:
+            page = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            log.warning("%s could not be read (%s): writing a standalone page", path, exc)
+        if page is not None and (_is_ours(page) or not _BODY.search(page)):
+            page = None
+    if page is None:
+        _write(path, render_page(report))
+    else:
+        _write(path, insert_section(page, render_section(report)))
+    return path
+
+
+def write_reports(*, course: Path, assignment: str = ASSIGNMENT, student: str | None = None,
+                  gradebook: Path | None = None) -> list[Path]:
+    """Write the report of every notebook of every student (or of ``student``).
+
+    Reads ``autograded/<student>/<assignment>/<notebook>.ipynb`` and writes
+    ``feedback/<student>/<assignment>/<notebook>.html``: inserted at the top of nbgrader's
+    feedback page when ``nbgrader generate_feedback`` wrote one, else a standalone page. Points
+    come from ``gradebook`` (default ``<course>/gradebook.db``) when it has them. A missing or
+    unreadable notebook yields a report saying so; an unexpected failure for one notebook is
+    logged and the others are still written. Returns the pages written.
+    """
+    course = Path(course).resolve()
+    students = _students(course, assignment)
+    if student is not None:
+        if student not in students:
+            log.warning("%s has no autograded or submitted %s in %s: no report written",
+                        student, assignment, course)
+            return []
+        students = [student]
+    if not students:
+        log.warning("no student has an autograded or submitted %s in %s", assignment, course)
+    written = []
+    scores = _Scores(Path(gradebook) if gradebook else course / "gradebook.db", assignment)
+    try:
+        for sid in students:
+            for notebook in NOTEBOOKS:
+                try:
+                    report = build_report(course=course, student=sid, notebook=notebook,
+                                          assignment=assignment, _scores=scores)
+                    written.append(write_report(report, course=course))
+                except Exception:
+                    log.exception("the report of %s/%s could not be written", sid, notebook)
+    finally:
+        scores.close()
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m graders.report",
+                                description="Add the grading summary to the feedback pages.")
+    p.add_argument("--course", default=".", help="course folder (default: here)")
+    p.add_argument("--student", help="only this student id")
+    p.add_argument("--assignment", default=ASSIGNMENT)
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    paths = write_reports(course=Path(args.course), assignment=args.assignment,
+                          student=args.student)
+    for path in paths:
+        print(f"report: {path}")
+    return 0 if paths else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

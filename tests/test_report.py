@@ -1,0 +1,362 @@
+"""Feedback reports (graders/report.py): the summary on top of nbgrader's feedback page.
+
+The slow tests grade the shipped sample class (alice_right, bob_partly_wrong, carol_empty) once,
+through the real ``nbgrader autograde`` and ``nbgrader generate_feedback``, and check the
+reports against the gradebook nbgrader wrote. The fast tests build autograded notebooks by hand
+(the released notebook with verdicts in its test cells) to cover bad input without a kernel.
+"""
+import base64
+import html
+import io
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+from conftest import run_nbgrader
+from graders import report as rep
+from graders.hints import HINTS
+from graders.instructions import INSTRUCTIONS, NOTEBOOKS, for_notebook
+from graders.result import RESULT_MIMETYPE, CheckResult
+from helpers import ASSIGNMENT, RELEASE, REPO, SOURCE
+from variants import SAMPLES
+
+FILES = Path(__file__).parent / "files" / "report"
+SAMPLE_DIR = REPO / "tests" / "files" / "submissions"
+SCRIPT = "<script>alert('pwned')</script>"
+
+
+# -- reading the HTML back -------------------------------------------------------------------
+ROW = re.compile(r'<tr class="rr-row (rr-pass|rr-fail)" data-instruction="([^"]+)" '
+                 r'data-points="([^"]+)" data-max-points="([^"]+)" data-passed="(true|false)">')
+
+
+def rows(page: str) -> dict:
+    """instruction id -> (points, max points, passed) as the report shows them."""
+    return {m[2]: (float(m[3]), float(m[4]), m[5] == "true") for m in ROW.finditer(section(page))}
+
+
+def section(page: str) -> str:
+    assert page.count(rep.BEGIN) == 1 and page.count(rep.END) == 1, "one report section"
+    return page[page.index(rep.BEGIN):page.index(rep.END)]
+
+
+def images(page: str) -> dict:
+    """figure class -> list of embedded PNGs (bytes)."""
+    out = {}
+    for m in re.finditer(r'<figure class="rr-fig (rr-[a-z-]+)">\s*<img [^>]*src="data:image/png;'
+                         r'base64,([A-Za-z0-9+/=]+)"', section(page)):
+        out.setdefault(m[1], []).append(base64.b64decode(m[2]))
+    return out
+
+
+def page_of(course: Path, student: str, notebook: str) -> str:
+    return (course / "feedback" / student / ASSIGNMENT / f"{notebook}.html").read_text()
+
+
+# -- fast: hand-made autograded notebooks ----------------------------------------------------
+def png_bytes() -> bytes:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(3, 2), dpi=50)
+    FigureCanvasAgg(fig)
+    fig.add_subplot().plot([0, 1], [0, 1], label="a")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def autograded(course: Path, student: str, notebook: str, results: dict | None = None,
+               png=None) -> Path:
+    """The released notebook as nbgrader autograde leaves it: a verdict in each test cell."""
+    results = results or {}
+    nb = nbformat.read(RELEASE / f"{notebook}.ipynb", as_version=4)
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        instruction = next((i for i in for_notebook(notebook) if i.test_cell == gid), None)
+        if instruction is not None:
+            result = results.get(instruction.id) or CheckResult(
+                instruction.id, instruction.title, instruction.points, instruction.points, True,
+                "Right.")
+            cell.outputs = [nbformat.v4.new_output(
+                "display_data", data={RESULT_MIMETYPE: result.to_json()})]
+        if png is not None and gid == "vanishing_model":
+            data = base64.b64encode(png).decode() if isinstance(png, bytes) else png
+            cell.outputs = [nbformat.v4.new_output("display_data", data={
+                "image/png": data, "text/plain": "<Figure size 640x480 with 1 Axes>"})]
+    folder = course / "autograded" / student / ASSIGNMENT
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(SOURCE / rep.HISTORY_FILE, folder / rep.HISTORY_FILE)
+    path = folder / f"{notebook}.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def failed(instruction_id: str, message: str, hint: str | None = None) -> CheckResult:
+    i = INSTRUCTIONS[instruction_id]
+    return CheckResult(i.id, i.title, 0.0, i.points, False, message, hint)
+
+
+def test_student_text_is_escaped_and_hints_point_to_the_chapter(tmp_path):
+    autograded(tmp_path, "mallory", "exploding_gradients", {
+        "exploding_step2": failed("exploding_step2",
+                                  f"Your cell stopped with `NameError: {SCRIPT}`: {SCRIPT} & <b>",
+                                  "exploding_clipnorm")})
+    autograded(tmp_path, "mallory", "vanishing_gradients",
+               png='"><script>alert(1)</script>')  # not a PNG: never embedded
+    rep.write_reports(course=tmp_path, student="mallory")
+    page = page_of(tmp_path, "mallory", "exploding_gradients")
+    assert "<script" not in page.lower()
+    assert html.escape(SCRIPT).replace("&#x27;", "&#39;") in page
+    assert "&amp; &lt;b&gt;" in page
+    assert "which clips each component to" in page and "<em>Step 2</em>" in page
+    assert rows(page) == {"exploding_step1": (2, 2, True), "exploding_step2": (0, 2, False)}
+    vanishing = page_of(tmp_path, "mallory", "vanishing_gradients")
+    assert "<script" not in vanishing.lower()
+    assert "Your solution cell showed no plot." in vanishing
+    assert list(images(vanishing)) == ["rr-expected-plot"]
+
+
+def test_inserted_once_on_top_of_nbgrader_page_and_replaced_when_run_again(tmp_path):
+    autograded(tmp_path, "alice", "exploding_gradients")
+    page_path = tmp_path / "feedback" / "alice" / ASSIGNMENT / "exploding_gradients.html"
+    page_path.parent.mkdir(parents=True)
+    shutil.copy(FILES / "nbgrader_page.html", page_path)
+
+    rep.write_reports(course=tmp_path, student="alice")
+    first = page_path.read_text()
+    assert first.index("<body>") < first.index(rep.BEGIN) < first.index('id="nbgrader-notebook"')
+    assert rows(first)["exploding_step2"] == (2, 2, True)
+
+    rep.write_reports(course=tmp_path, student="alice")
+    assert page_path.read_text() == first  # idempotent
+
+    autograded(tmp_path, "alice", "exploding_gradients",
+               {"exploding_step2": failed("exploding_step2", "Regraded: wrong.")})
+    rep.write_reports(course=tmp_path, student="alice")
+    again = page_path.read_text()
+    assert rows(again)["exploding_step2"] == (0, 2, False) and "Regraded: wrong." in again
+    assert again.count('id="nbgrader-notebook"') == 1
+    assert again.replace(section(again), "") == first.replace(section(first), "")
+
+
+def test_bad_notebooks_get_a_report_and_never_stop_the_others(tmp_path, caplog):
+    autograded(tmp_path, "alice", "exploding_gradients")
+    autograded(tmp_path, "alice", "vanishing_gradients", png=png_bytes())
+    broken = autograded(tmp_path, "bob", "exploding_gradients")
+    shutil.copy(FILES / "corrupt.ipynb", broken)  # bob: one corrupt, one missing notebook
+    (tmp_path / "submitted" / "carol" / ASSIGNMENT).mkdir(parents=True)  # autograde failed
+    dan = autograded(tmp_path, "dan", "exploding_gradients")  # a test cell without a verdict
+    nb = nbformat.read(dan, as_version=4)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "test_exploding_step1":
+            cell.outputs = [nbformat.v4.new_output("error", ename="DeadKernelError",
+                                                   evalue=f"Kernel died {SCRIPT}", traceback=[])]
+    nbformat.write(nb, dan)
+    autograded(tmp_path, "dan", "vanishing_gradients", png=png_bytes())
+
+    paths = rep.write_reports(course=tmp_path)
+    assert len(paths) == 4 * len(NOTEBOOKS)
+    dan = page_of(tmp_path, "dan", "exploding_gradients")
+    assert rows(dan) == {"exploding_step1": (0, 2, False), "exploding_step2": (2, 2, True)}
+    assert "Not graded: DeadKernelError: Kernel died &lt;script&gt;" in dan
+    assert "<script" not in dan
+    for student in ("alice", "bob", "carol"):
+        for notebook in NOTEBOOKS:
+            page = page_of(tmp_path, student, notebook)
+            assert f'content="{rep.GENERATOR}"' in page  # standalone: no nbgrader page
+            assert "http://" not in page and "https://" not in page  # self-contained
+            got = rows(page)
+            assert set(got) == {i.id for i in for_notebook(notebook)}
+            if student == "alice":
+                assert all(passed for _, _, passed in got.values())
+            else:
+                assert "could not be read" in page
+                assert all(points == 0 and not passed for points, _, passed in got.values())
+    assert "NotJSONError" in page_of(tmp_path, "bob", "exploding_gradients")
+    assert "no graded copy of vanishing_gradients.ipynb" in page_of(tmp_path, "bob",
+                                                                     "vanishing_gradients")
+    alice = images(page_of(tmp_path, "alice", "vanishing_gradients"))
+    assert alice["rr-student-plot"] == [png_bytes()] and len(alice["rr-expected-plot"]) == 1
+    assert any("NotJSONError" in r.getMessage() for r in caplog.records)
+    assert rep.write_reports(course=tmp_path, student="nobody") == []
+    assert not (tmp_path / "feedback" / "nobody").exists()
+
+
+def test_points_follow_the_gradebook_when_the_instructor_changed_them(tmp_path, monkeypatch):
+    autograded(tmp_path, "alice", "exploding_gradients", {
+        "exploding_step2": failed("exploding_step2", "Step 2: wrong clipping.")})
+    (tmp_path / "gradebook.db").write_text("")  # stands in for nbgrader's gradebook
+    manual = {"exploding_step2": 1.0}
+    monkeypatch.setattr(rep._Scores, "__init__", lambda self, db, assignment: None)
+    monkeypatch.setattr(rep._Scores, "close", lambda self: None)
+    monkeypatch.setattr(rep._Scores, "get", lambda self, student, i: manual.get(i.id, i.points))
+    rep.write_reports(course=tmp_path, student="alice")
+    page = page_of(tmp_path, "alice", "exploding_gradients")
+    assert rows(page)["exploding_step2"] == (1, 2, False)
+    assert "your instructor set the score to 1" in page and "Step 2: wrong clipping." in page
+    assert 'data-points="3" data-max-points="4"' in page
+
+
+# -- slow: the sample class through real nbgrader --------------------------------------------
+@pytest.fixture(scope="module")
+def graded_course(tmp_path_factory) -> Path:
+    """The sample class released, autograded and given feedback by nbgrader, then reported.
+
+    Module-scoped (grading takes minutes), so it builds what the ``released_course`` fixture
+    of conftest.py builds, in a module-level temporary folder.
+    """
+    course = tmp_path_factory.mktemp("report") / "course"
+    course.mkdir()
+    shutil.copytree(REPO / "source", course / "source")
+    shutil.copy(REPO / "nbgrader_config.py", course / "nbgrader_config.py")
+    for args in (("generate_assignment", ASSIGNMENT, "--force"),):
+        result = run_nbgrader(course, *args)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    for student in SAMPLES:
+        shutil.copytree(SAMPLE_DIR / student / ASSIGNMENT,
+                        course / "submitted" / student / ASSIGNMENT)
+    for args in (("autograde", ASSIGNMENT), ("generate_feedback", ASSIGNMENT)):
+        result = run_nbgrader(course, *args)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    paths = rep.write_reports(course=course)
+    assert len(paths) == len(SAMPLES) * len(NOTEBOOKS)
+    return course
+
+
+@pytest.mark.slow
+def test_scores_per_instruction_are_the_gradebooks(graded_course):
+    with Gradebook(f"sqlite:///{graded_course / 'gradebook.db'}") as gb:
+        for student in SAMPLES:
+            for notebook in NOTEBOOKS:
+                expected = {}
+                for i in for_notebook(notebook):
+                    grade = gb.find_grade(i.test_cell, notebook, ASSIGNMENT, student)
+                    expected[i.id] = (grade.score, grade.max_score, grade.score == grade.max_score)
+                page = page_of(graded_course, student, notebook)
+                assert rows(page) == expected, (student, notebook)
+                total = gb.find_submission_notebook(notebook, ASSIGNMENT, student)
+                assert (f'data-points="{total.score:g}" data-max-points="{total.max_score:g}"'
+                        in section(page))
+
+
+@pytest.mark.slow
+def test_bob_reads_the_clipnorm_message_and_its_hint(graded_course):
+    page = page_of(graded_course, "bob_partly_wrong", "exploding_gradients")
+    got = rows(page)
+    assert got["exploding_step1"] == (2, 2, True) and got["exploding_step2"] == (0, 2, False)
+    text = section(page)
+    assert "you clipped with clipnorm=3" in text
+    assert str(rep._inline(HINTS["exploding_clipnorm"], rich=True)) in text
+    vanishing = section(page_of(graded_course, "bob_partly_wrong", "vanishing_gradients"))
+    assert str(rep._inline(HINTS["vanishing_plotted_loss"], rich=True)) in vanishing
+
+
+@pytest.mark.slow
+def test_carol_lost_every_instruction(graded_course):
+    for notebook in NOTEBOOKS:
+        page = page_of(graded_course, "carol_empty", notebook)
+        got = rows(page)
+        assert set(got) == {i.id for i in for_notebook(notebook)}
+        assert all(points == 0 and not passed for points, _, passed in got.values())
+        assert "NotImplementedError" in section(page)
+    vanishing = page_of(graded_course, "carol_empty", "vanishing_gradients")
+    assert "Your solution cell showed no plot." in vanishing
+    assert list(images(vanishing)) == ["rr-expected-plot"]
+
+
+@pytest.mark.slow
+def test_alice_sees_her_plot_next_to_the_expected_one(graded_course):
+    nb = nbformat.read(graded_course / "autograded" / "alice_right" / ASSIGNMENT /
+                       "vanishing_gradients.ipynb", as_version=4)
+    shown = [base64.b64decode(o.data["image/png"]) for c in nb.cells
+             if c.metadata.get("nbgrader", {}).get("grade_id") == "vanishing_model"
+             for o in c.outputs if "image/png" in o.get("data", {})]
+    assert len(shown) == 1
+    page = page_of(graded_course, "alice_right", "vanishing_gradients")
+    figs = images(page)
+    assert figs["rr-student-plot"] == shown
+    (expected,) = figs["rr-expected-plot"]
+    assert expected.startswith(b"\x89PNG") and expected != shown[0]
+    size = lambda png: (int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big"))
+    assert size(expected) == size(shown[0])
+    assert all(r[2] for r in rows(page).values())
+    assert 'class="rr-plots"' not in section(page_of(graded_course, "alice_right",
+                                                       "exploding_gradients"))
+
+
+@pytest.mark.slow
+def test_reports_again_change_nothing_and_keep_nbgraders_page(graded_course):
+    before = {p: p.read_text() for p in (graded_course / "feedback").rglob("*.html")}
+    rep.write_reports(course=graded_course)
+    for path, text in before.items():
+        assert path.read_text() == text, path
+        body = text.index("<body>")
+        assert body < text.index(rep.BEGIN) < text.index(rep.END) < text.index("(Score: ")
+
+
+@pytest.mark.slow
+def test_student_error_text_is_escaped_in_a_real_page(graded_course, tmp_path):
+    student = "bob_partly_wrong"
+    for folder in ("autograded", "feedback"):
+        shutil.copytree(graded_course / folder / student, tmp_path / folder / student)
+    path = tmp_path / "autograded" / student / ASSIGNMENT / "exploding_gradients.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            payload = output.get("data", {}).get(RESULT_MIMETYPE)
+            if payload is not None:
+                verdict = json.loads(payload) if isinstance(payload, str) else dict(payload)
+                if not verdict["passed"]:
+                    verdict["message"] = f"Your cell stopped with `KeyError: {SCRIPT}`: {SCRIPT}"
+                    output.data[RESULT_MIMETYPE] = json.dumps(verdict)
+    nbformat.write(nb, path)
+    rep.write_reports(course=tmp_path, student=student)
+    text = section(page_of(tmp_path, student, "exploding_gradients"))
+    assert "<script" not in text.lower()
+    assert text.count("&lt;script&gt;alert(&#39;pwned&#39;)&lt;/script&gt;") == 2
+
+
+# -- the page as a browser shows it ----------------------------------------------------------
+def chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+
+
+def screenshot(page: Path, png: Path, profile: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+         "--no-first-run", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", f"--user-data-dir={profile}", f"--screenshot={png}",
+         "--window-size=1200,1600", page.resolve().as_uri()],
+        capture_output=True, text=True, timeout=180)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(chromium() is None, reason="chromium is not installed (apt-get install -y "
+                    "chromium): the report cannot be rendered headlessly here")
+def test_report_renders_in_a_browser(graded_course, tmp_path):
+    from PIL import Image
+
+    page = graded_course / "feedback" / "bob_partly_wrong" / ASSIGNMENT / "vanishing_gradients.html"
+    png = tmp_path / "bob_vanishing.png"
+    result = screenshot(page, png, tmp_path / "profile")
+    assert result.returncode == 0 and png.is_file(), result.stderr[-2000:]
+    image = Image.open(png).convert("RGB")
+    assert image.size == (1200, 1600)
+    pixels = list(image.getdata())
+    not_white = sum(1 for p in pixels if min(p) < 235) / len(pixels)
+    assert not_white > 0.05, f"the screenshot is nearly blank ({not_white:.1%} ink)"
+    assert len(set(pixels)) > 100  # text, marks, plots: not one flat colour
+    red = sum(1 for r, g, b in pixels if r > 150 and g < 90 and b < 90)
+    green = sum(1 for r, g, b in pixels if g > 100 and r < 90 and b < 100)
+    assert red and green, "the pass and fail marks are visible"
