@@ -37,7 +37,7 @@ def check_architecture(model, step: int) -> None:
         raise Mistake(where + f"the hidden layer's activation is '{kf.activation_name(hidden)}'; "
                       f"the instruction asks for 'relu'.")
     init = hidden.kernel_initializer
-    seed = getattr(init, "seed", None)
+    seed = kf.initializer_seed(init)
     if type(init).__name__ != "HeUniform" or seed != INITIALIZER_SEED:
         raise Mistake(where + f"the hidden layer's kernel_initializer is "
                       f"{type(init).__name__}(seed={seed}); the instruction asks for "
@@ -89,7 +89,7 @@ def check_compiled(state: NotebookState, model, step: int, clipvalue: float | No
                           f"asks for clipvalue={clipvalue}.", "exploding_clip_value_wrong")
     mse = kf.loss_value(model, [[1.0], [3.0]], [[0.5], [0.0]])
     if mse is None or not math.isclose(mse, 4.625, rel_tol=1e-4):
-        raise Mistake(where + f"the model's loss is '{kf.loss_name(model)}'; the instruction "
+        raise Mistake(where + f"the model's loss is {kf.describe_loss(model)}; the instruction "
                       f"asks for the mean squared error ('mean_squared_error').")
 
 
@@ -132,6 +132,22 @@ def check_stored_mse(state: NotebookState, model, step: int) -> tuple[float, flo
 
 def check_exploding_step1(state: NotebookState) -> str:
     """Step 1: the unclipped model, trained, its (exploded) MSE stored and printed."""
+    try:
+        return _step1(state)
+    except Mistake as mistake:
+        raise state.explained(mistake, "Step 1: ") from None
+
+
+def check_exploding_step2(state: NotebookState) -> str:
+    """Step 2: a new model, SGD with clipvalue=3.0, trained, finite MSE stored."""
+    try:
+        return _step2(state)
+    except Mistake as mistake:
+        # A step 2 cell that stopped early leaves step 1's model and MSEs behind: say why.
+        raise state.explained(mistake, "Step 2: ") from None
+
+
+def _step1(state: NotebookState) -> str:
     model = state.keras_model("model")
     check_architecture(model, 1)
     check_compiled(state, model, 1, clipvalue=None)
@@ -144,8 +160,7 @@ def check_exploding_step1(state: NotebookState) -> str:
             f"test {test:.3g}).")
 
 
-def check_exploding_step2(state: NotebookState) -> str:
-    """Step 2: a new model, SGD with clipvalue=3.0, trained, finite MSE stored."""
+def _step2(state: NotebookState) -> str:
     model = state.keras_model("model")
     check_architecture(model, 2)
     check_compiled(state, model, 2, clipvalue=CLIPVALUE)

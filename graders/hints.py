@@ -8,7 +8,7 @@ HINTS: dict[str, str] = {
     'exploding_not_nan': (
         'In Step 1 your MSE should be `nan`/`inf`. A finite value means you probably added clipping or changed the optimizer, learning rate or momentum. Use plain `SGD` with learning rate 0.01 and momentum 0.9 (see *Step 1*, item 2).'),
     'exploding_lr_renamed': (
-        'Keras 3 no longer accepts `lr`. Write `SGD(learning_rate=0.01, ...)` (see the *Keras 3 note* in *Step 1*, item 2).'),
+        'Keras 3 no longer accepts `lr`. Write `SGD(learning_rate=0.01, ...)` (see the *Keras 3 note* in *Step 1*, item 2 of the exploding-gradients notebook).'),
     'exploding_clipnorm': (
         'You used `clipnorm`, which rescales a gradient by its norm. This step asks for `clipvalue=3.0`, which clips each component to $[-3, 3]$ (see *Remedy: gradient clipping* and *Step 2*, item 2).'),
     'exploding_clip_value_wrong': (

@@ -136,6 +136,42 @@ def loss_value(model, y_true, y_pred) -> float | None:
         return None
 
 
+def loss_options(model) -> dict:
+    """The settings of the compiled loss object that differ from that loss's defaults, e.g.
+    ``{'from_logits': True}`` for ``BinaryCrossentropy(from_logits=True)``; {} for a name or a
+    function."""
+    loss = getattr(model, "loss", None)
+    if loss is None or isinstance(loss, (str, dict)) or not hasattr(loss, "get_config"):
+        return {}
+    try:
+        config, default = loss.get_config(), type(loss)().get_config()
+    except Exception:  # a loss class without a default constructor (LossFunctionWrapper)
+        return {}
+    return {k: v for k, v in config.items()
+            if k not in ("name", "dtype") and k in default and default[k] != v}
+
+
+def describe_loss(model) -> str:
+    """The compiled loss as the student would recognise it: ``'mse'``, or
+    ``'binary_crossentropy' with from_logits=True`` when set differently from its defaults."""
+    options = loss_options(model)
+    text = f"'{loss_name(model)}'"
+    if options:
+        text += " with " + ", ".join(f"{k}={v!r}" for k, v in options.items())
+    return text
+
+
+def initializer_seed(init):
+    """The seed the student gave an initializer (None when unseeded). Keras 3 draws a random
+    seed for an unseeded initializer, so ``init.seed`` is a number either way; its config keeps
+    what was passed."""
+    try:
+        config = init.get_config()
+    except Exception:
+        return getattr(init, "seed", None)
+    return config.get("seed") if isinstance(config, dict) else getattr(init, "seed", None)
+
+
 def loss_name(model) -> str:
     loss = getattr(model, "loss", None)
     if isinstance(loss, str):

@@ -101,6 +101,22 @@ class NotebookState:
             message = f"{message} {note}"
         return Mistake(message, hint or error_hint)
 
+    def explained(self, mistake: Mistake, where: str = "") -> Mistake:
+        """``mistake``, also naming the error the student's cell stopped with, if any.
+
+        A check that runs after the student's cell stopped early judges what the cell left
+        behind (in step 2 of the exploding notebook: step 1's model). A placeholder that still
+        raises ``NotImplementedError`` *is* the mistake, so then only that is said (prefixed by
+        ``where``, e.g. ``"Step 2: "``); any other error is added to the message.
+        """
+        error = self.last_error()
+        note, error_hint = explain_error(error)
+        if not note or note in mistake.message:
+            return mistake
+        if isinstance(error, NotImplementedError):
+            return Mistake(where + (note[0].lower() + note[1:] if where else note), error_hint)
+        return Mistake(f"{mistake.message} {note}", mistake.hint or error_hint)
+
     def shown_figures(self) -> list:
         """Figures displayed so far (needs the capture extension); else the open ones."""
         if self.record is not None:

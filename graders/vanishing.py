@@ -75,13 +75,25 @@ def check_vanishing_compile(state: NotebookState) -> str:
     bce = -(math.log(0.8) + math.log(0.7)) / 2
     value = kf.loss_value(model, [[1.0], [0.0]], [[0.8], [0.3]])
     if value is None or not math.isclose(value, bce, rel_tol=1e-3):
-        raise Mistake(f"The model's loss is '{kf.loss_name(model)}'; the instruction asks for "
+        if kf.loss_options(model).get("from_logits"):
+            raise Mistake(f"The model's loss is {kf.describe_loss(model)}, which treats the "
+                          f"outputs as logits; your Dense(1, sigmoid) already outputs "
+                          f"probabilities, so the instruction's binary cross-entropy is "
+                          f"loss='binary_crossentropy' (from_logits=False).")
+        raise Mistake(f"The model's loss is {kf.describe_loss(model)}; the instruction asks for "
                       f"binary cross-entropy ('binary_crossentropy').")
     opt = kf.optimizer_facts(model)
     if opt["class"] != "SGD":
         raise Mistake(f"The model is compiled with the {opt['class']} optimizer; the instruction "
                       f"asks for 'sgd' (plain stochastic gradient descent).")
     names = _metric_names(model)
+    loss_weights = (model.get_compile_config() or {}).get("loss_weights")
+    if not names and isinstance(loss_weights, (list, tuple)) and \
+            any(isinstance(w, str) for w in loss_weights):
+        raise Mistake(f"The model has no metric: the third positional argument of "
+                      f"`compile` is `loss_weights` in Keras 3 (it was `metrics` in Keras 2), so "
+                      f"{list(loss_weights)!r} became loss weights. Name it: "
+                      f"metrics=['accuracy'].")
     if not ACCURACY_METRICS & {n.lower() for n in names}:
         shown = ", ".join(repr(n) for n in names) or "none"
         raise Mistake(f"The model's metrics are {shown}; the instruction asks for "
@@ -110,12 +122,19 @@ def check_vanishing_weights(state: NotebookState) -> str:
     model = state.keras_model("model")
     expected = pretrained_weights(state.data_file(WEIGHTS_FILE))
     actual = model.get_weights()
+    if not actual:
+        raise state.mistake(f"Your model has no weights yet, so the pretrained ones in "
+                            f"{WEIGHTS_FILE} could not be loaded into it: it does not know its "
+                            f"input shape. Give the SimpleRNN `input_shape=(None, 1)`, then load "
+                            f"the weights.")
     shapes_match = [a.shape for a in actual] == [e.shape for e in expected]
     if not shapes_match:
+        kinds = [type(layer).__name__ for layer in kf.layers_with_weights(model)]
         raise state.mistake(f"The pretrained weights in {WEIGHTS_FILE} are for SimpleRNN(600) "
                             f"followed by Dense(1); your model's weights have other shapes, so "
                             f"they cannot be the pretrained ones. Fix the model, then load them.",
-                            "vanishing_units")
+                            "vanishing_units" if kinds[:1] == ["SimpleRNN"]
+                            else "vanishing_layer_type")
     if all(np.array_equal(a, e) for a, e in zip(actual, expected)):
         return f"The pretrained weights from {WEIGHTS_FILE} are loaded."
     trained = getattr(model, "history", None) is not None or \
@@ -139,12 +158,27 @@ def _line_data(line) -> np.ndarray | None:
 
 
 def _match_curve(y: np.ndarray, reference: dict) -> str | None:
-    """Which history series a line shows (its y data), or None."""
+    """Which history series a line shows (its y data, accuracy also in percent), or None."""
     for key, series in reference.items():
         series = np.asarray(series, dtype="float64")
-        if y.shape == series.shape and np.allclose(y, series, rtol=1e-5, atol=1e-7):
+        if y.shape != series.shape:
+            continue
+        scales = (1.0, 100.0) if "accuracy" in key else (1.0,)
+        if any(np.allclose(y, scale * series, rtol=1e-5, atol=1e-7 * scale) for scale in scales):
             return key
     return None
+
+
+def _history_replaced(state: NotebookState, reference: dict) -> bool:
+    """Does the notebook's ``history`` hold another record than the pretraining's (a new fit)?"""
+    record = getattr(state.get("history"), "history", None)
+    if not isinstance(record, dict) or "accuracy" not in record:
+        return False
+    try:
+        accuracy = np.asarray(record["accuracy"], dtype="float64").ravel()
+    except (TypeError, ValueError):
+        return False
+    return _match_curve(accuracy, {"accuracy": reference["accuracy"]}) is None
 
 
 def _legend_labels(ax) -> list[str]:
@@ -172,6 +206,15 @@ def check_vanishing_plot(state: NotebookState) -> str:
             if best is None or n_acc > best[0]:
                 best = (n_acc, ax, keys)
     if not found & {"accuracy", "val_accuracy"}:
+        if _history_replaced(state, reference):
+            epochs, expected = (len(state.get("history").history["accuracy"]),
+                                len(reference["accuracy"]))
+            other = (f"its accuracy has {epochs} epoch(s), the pretraining's {expected}"
+                     if epochs != expected else "its accuracy is not the pretraining's")
+            raise Mistake(f"`history` no longer holds the pretraining record ({other}): you "
+                          f"replaced it, probably with `history = model.fit(...)`. Do not fit; "
+                          f"plot the pretraining `history` that the setup cell loads (run the "
+                          f"setup cell again).", "vanishing_retrained")
         if found & {"loss", "val_loss"}:
             raise Mistake("Your plot shows the loss; the instruction asks for the accuracy: "
                           "`history.history['accuracy']` and `history.history['val_accuracy']`.",

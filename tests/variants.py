@@ -126,8 +126,9 @@ VARIANTS = [
         'model.load_weights("model_weights.h5")\n',
         'model.load_weights("model_weights.h5")\nmodel.fit(X[:16], y[:16], epochs=1, verbose=0)\n'),
               points={VW: 0}, words={VW: ["trained it"]}),
+    # (the replace also turns metrics=["accuracy"] into metrics=["loss"]: no accuracy metric)
     vanishing("vanishing_loss_plotted", VANISHING.replace('"accuracy"]', '"loss"]').replace('"val_accuracy"]', '"val_loss"]'),
-              points={VP: 0}, words={VP: ["loss", "accuracy"]}),
+              points={VC: 0, VP: 0}, words={VC: ["'loss'", "metrics=['accuracy']"], VP: ["loss", "accuracy"]}),
     vanishing("vanishing_one_curve", VANISHING.replace('plt.plot(history.history["val_accuracy"])\n', ""),
               points={VP: 0}, words={VP: ["only the training accuracy"]}),
     vanishing("vanishing_no_legend", VANISHING.replace('plt.legend(["Train", "Validation"], loc="upper left")\n', ""),
@@ -151,3 +152,301 @@ SAMPLES = {
         Variant("carol_vanishing", "vanishing_gradients", {}, {VB: 0, VC: 0, VW: 0, VP: 0}),
     ],
 }
+
+
+# -- the corpus: every submission above plus more, graded through real nbgrader ---------------
+# (tests/test_corpus.py, python tests/run_corpus.py). VARIANTS above stays the list the runner
+# tests (tests/test_notebooks.py) go through; CORPUS is VARIANTS + the entries below.
+
+def step2_only(name, code, points=None, words=None):
+    """An exploding submission that leaves step 1 as the stub (fast: one 100-epoch fit)."""
+    return exploding(name, step1=NO_STEP1, step2_code=code, points={E1: 0, **(points or {})},
+                     words=words)
+
+
+STEP1_K = '''
+import keras as K
+model = K.Sequential()
+model.add(K.layers.Dense(25, "relu", kernel_initializer=K.initializers.HeUniform(42), input_shape=(20,)))
+model.add(K.layers.Dense(1))
+model.compile(K.optimizers.SGD(0.01, 0.9), "mse")
+history = model.fit(X_train, y_train, batch_size=32, epochs=100, verbose=0, validation_data=[X_test, y_test])
+train_mse = model.evaluate(X_train, y_train, verbose=0)
+test_mse = model.evaluate(X_test, y_test, verbose=0)
+print(train_mse, test_mse)
+'''
+
+FUNCTIONAL = '''
+from tensorflow import keras
+inputs = keras.Input(shape=(20,))
+hidden = keras.layers.Dense(units=25, activation=keras.activations.relu,
+                            kernel_initializer=keras.initializers.he_uniform(seed=42))(inputs)
+outputs = keras.layers.Dense(units=1, activation="linear")(hidden)
+model = keras.Model(inputs=inputs, outputs=outputs)
+optimizer = keras.optimizers.SGD(learning_rate=0.01, momentum=0.9{clip})
+model.compile(optimizer=optimizer, loss=keras.losses.MeanSquaredError())
+history = model.fit(x=X_train, y=y_train, epochs=100, validation_data=(X_test, y_test), verbose=0)
+train_mse = model.evaluate(X_train, y_train, verbose=0)
+test_mse = model.evaluate(X_test, y_test, verbose=0)
+print(f"Train MSE: {{train_mse}}, Test MSE: {{test_mse}}")
+'''
+
+REIMPORTS_VERBOSE = '''
+import numpy as np
+import tensorflow as tf
+from keras.models import Sequential
+from keras.layers import Dense
+from keras.optimizers import SGD
+from keras.initializers import he_uniform
+print("TensorFlow", tf.__version__)
+model = Sequential()
+model.add(Dense(25, input_dim=20, activation="relu", kernel_initializer=he_uniform(seed=42)))
+model.add(Dense(1, activation="linear"))
+model.summary()
+model.compile(loss="mean_squared_error", optimizer=SGD(learning_rate=0.01, momentum=0.9, clipvalue=3.0))
+history = model.fit(X_train, y_train, validation_data=(X_test, y_test), epochs=100, verbose=2)
+print(sorted(history.history))
+train_mse = model.evaluate(X_train, y_train)
+test_mse = model.evaluate(X_test, y_test)
+print("Train: %.3f, Test: %.3f" % (train_mse, test_mse))
+'''
+
+CORPUS_ONLY = [
+    # -- exploding: right answers written differently ------------------------------------
+    exploding("exploding_keras_as_K_positional_list_validation",
+              step1=STEP1_K, step2_code=STEP1_K.replace("SGD(0.01, 0.9)", "SGD(0.01, 0.9, clipvalue=3.0)"),
+              words={E1: ["Step 1 is right"], E2: ["Step 2 is right"]}),
+    exploding("exploding_functional_from_tensorflow_import_keras",
+              step1=FUNCTIONAL.format(clip=""), step2_code=FUNCTIONAL.format(clip=", clipvalue=3.0")),
+    step2_only("exploding_reimports_summary_verbose_fit", REIMPORTS_VERBOSE, points={E2: 2}),
+    step2_only("exploding_optimizer_built_in_steps_metrics_no_print",
+               "clipped = SGD(momentum=0.9, clipvalue=3.0)\n"
+               "clipped.learning_rate = 0.01\n"
+               "model = Sequential([Dense(25, activation='relu', input_shape=(20,), kernel_initializer=he_uniform(seed=42)),\n"
+               "                    Dense(1)])\n"
+               "model.compile(optimizer=clipped, loss='mse', metrics=['mae'])\n"
+               "model.fit(X_train, y_train, epochs=100, batch_size=32, validation_data=(X_test, y_test), verbose=0)\n"
+               "train_mse = model.evaluate(X_train, y_train, verbose=0)\n"
+               "test_mse = model.evaluate(X_test, y_test, verbose=0)\n",
+               points={E2: 2}),
+    # -- exploding: wrong answers -----------------------------------------------------------
+    exploding("exploding_both_stubs", step1=NO_STEP1, step2_code=NO_STEP1,
+              points={E1: 0, E2: 0}, words={E1: ["NotImplementedError"], E2: ["NotImplementedError"]}),
+    exploding("exploding_step2_stub_left", step1=STEP1, step2_code=NO_STEP1,
+              points={E2: 0}, words={E2: ["Step 2: your cell still raises `NotImplementedError`"]}),
+    exploding("exploding_step2_exception_half_way_after_step1", step1=STEP1,
+              step2_code=step2().replace("model.evaluate(X_test, y_test", "model.evaluate(X_test, Y_test"),
+              points={E2: 0}, words={E2: ["`test_mse` is nan", "NameError", "Y_test"]}),
+    step2_only("exploding_step1_code_pasted_in_step2", STEP1,
+               points={E2: 0}, words={E2: ["does not clip", "clipvalue=3.0"]}),
+    exploding("exploding_step2_code_pasted_in_step1", step1=step2(), step2_code=step2(),
+              points={E1: 0}, words={E1: ["clipvalue=3", "step 2"]}),
+    exploding("exploding_step1_adam", step1="from keras.optimizers import Adam\n" + STEP1.replace(
+        "SGD(learning_rate=0.01, momentum=0.9)", "Adam(learning_rate=0.01)"),
+              step2_code=step2(), points={E1: 0}, words={E1: ["Adam", "SGD"]}),
+    step2_only("exploding_step2_rmsprop", step2("keras.optimizers.RMSprop(learning_rate=0.01, clipvalue=3.0)",
+                                                before="import keras\n"),
+               points={E2: 0}, words={E2: ["RMSprop", "SGD"]}),
+    exploding("exploding_pair_no_momentum_and_global_clipnorm",
+              step1=STEP1.replace("SGD(learning_rate=0.01, momentum=0.9)", "SGD(learning_rate=0.01)"),
+              step2_code=step2("SGD(learning_rate=0.01, momentum=0.9, global_clipnorm=3.0)"),
+              points={E1: 0, E2: 0}, words={E1: ["momentum is 0", "0.9"], E2: ["global_clipnorm", "clipvalue=3.0"]}),
+    step2_only("exploding_step2_50_units", step2().replace("Dense(25,", "Dense(50,"),
+               points={E2: 0}, words={E2: ["50 units", "25"]}),
+    step2_only("exploding_step2_he_uniform_without_seed",
+               step2().replace("kernel_initializer=he_uniform(seed=42)", "kernel_initializer='he_uniform'"),
+               points={E2: 0}, words={E2: ["HeUniform(seed=None)", "he_uniform(seed=42)"]}),
+    step2_only("exploding_step2_mae_loss", step2().replace('loss="mean_squared_error"', 'loss="mae"'),
+               points={E2: 0}, words={E2: ["'mae'", "mean squared error"]}),
+    exploding("exploding_step1_10_epochs_no_validation",
+              step1=STEP1.replace("validation_data=(X_test, y_test), epochs=100", "epochs=10"),
+              step2_code=NO_STEP1, points={E1: 0, E2: 0},
+              words={E1: ["10 epochs", "100"], E2: ["NotImplementedError"]}),
+    step2_only("exploding_step2_50_epochs", step2().replace("epochs=100", "epochs=50"),
+               points={E2: 0}, words={E2: ["50 epochs", "100"]}),
+    step2_only("exploding_step2_no_validation_data",
+               step2().replace("validation_data=(X_test, y_test), ", ""),
+               points={E2: 0}, words={E2: ["without validation data", "validation_data=(X_test, y_test)"]}),
+    step2_only("exploding_step2_validation_split",
+               step2().replace("validation_data=(X_test, y_test)", "validation_split=0.2"),
+               points={E2: 0}, words={E2: ["validate on `(X_test, y_test)`"]}),
+    step2_only("exploding_step2_values_typed_in",
+               step2().replace('print("Train', 'train_mse, test_mse = 31.2, 36.7\nprint("Train'),
+               points={E2: 0}, words={E2: ["`train_mse` is 31.2", "model.evaluate(X_train, y_train, verbose=0)"]}),
+    step2_only("exploding_step2_mse_from_history",
+               step2().replace("train_mse = model.evaluate(X_train, y_train, verbose=0)",
+                               "train_mse = history.history['loss'][-1]"),
+               points={E2: 0}, words={E2: ["`train_mse`", "model.evaluate(X_train, y_train, verbose=0)"]}),
+    step2_only("exploding_step2_exception_half_way",
+               step2().replace("model.evaluate(X_test, y_test", "model.evaluate(X_test, Y_test"),
+               points={E2: 0}, words={E2: ["`test_mse`", "NameError", "Y_test"]}),
+    # -- vanishing: right answers written differently ------------------------------------
+    vanishing("vanishing_keras_as_K_figure_first_labels_get",
+              "import keras as K\n"
+              "model = K.Sequential()\n"
+              "model.add(K.layers.SimpleRNN(600, input_shape=(None, 1)))\n"
+              "model.add(K.layers.Dense(1, activation='sigmoid'))\n"
+              "model.compile(optimizer=K.optimizers.SGD(), loss='binary_crossentropy', metrics=['accuracy'])\n"
+              "model.load_weights('model_weights.h5')\n"
+              "plt.figure(figsize=(8, 5))\n"
+              "plt.plot(history.history.get('accuracy'), label='train accuracy')\n"
+              "plt.plot(history.history.get('val_accuracy'), label='validation accuracy')\n"
+              "plt.xlabel('epoch'); plt.ylabel('accuracy'); plt.title('SimpleRNN(600)')\n"
+              "plt.legend()\n"
+              "plt.show()\n",
+              words={VB: ["right"], VC: ["right"], VW: ["loaded"], VP: ["right"]}),
+    vanishing("vanishing_functional_from_tensorflow_import_keras_subplots",
+              "from tensorflow import keras\n"
+              "inputs = keras.Input(shape=(None, 1))\n"
+              "x = keras.layers.SimpleRNN(units=600)(inputs)\n"
+              "outputs = keras.layers.Dense(units=1, activation=keras.activations.sigmoid)(x)\n"
+              "model = keras.Model(inputs, outputs)\n"
+              "model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.01),\n"
+              "              loss=keras.losses.BinaryCrossentropy(), metrics=[keras.metrics.BinaryAccuracy()])\n"
+              "model.load_weights('model_weights.h5')\n"
+              "acc = history.history['accuracy']\n"
+              "val_acc = history.history['val_accuracy']\n"
+              "epochs = range(1, len(acc) + 1)\n"
+              "fig, ax = plt.subplots()\n"
+              "ax.plot(epochs, acc, 'bo', label='Training acc')\n"
+              "ax.plot(epochs, val_acc, 'b', label='Validation acc')\n"
+              "ax.set_title('Training and validation accuracy')\n"
+              "ax.legend()\n"
+              "plt.show()\n"),
+    vanishing("vanishing_tf_keras_build_acc_metric_one_plot_call",
+              "import tensorflow as tf\n"
+              "model = tf.keras.Sequential([tf.keras.layers.SimpleRNN(600), tf.keras.layers.Dense(1, activation='sigmoid')])\n"
+              "model.build(input_shape=(None, None, 1))\n"
+              "model.compile(optimizer='sgd', loss='binary_crossentropy', metrics=['acc'])\n"
+              "model.load_weights('model_weights.h5')\n"
+              "plt.plot(history.history['accuracy'], 'b-', history.history['val_accuracy'], 'r--')\n"
+              "plt.legend(['acc', 'val_acc'])\n"
+              "plt.show()\n"),
+    vanishing("vanishing_reimports_load_before_compile_prints",
+              "import matplotlib.pyplot as plt\n"
+              "from keras.models import Sequential\n"
+              "from keras.layers import SimpleRNN, Dense\n"
+              "model = Sequential([SimpleRNN(600, input_shape=(None, 1)), Dense(1, activation='sigmoid')])\n"
+              "model.load_weights('model_weights.h5')\n"
+              "model.summary()\n"
+              "model.compile(loss='binary_crossentropy', optimizer='sgd', metrics=['accuracy'])\n"
+              "print('loss and accuracy on 32 sequences:', model.evaluate(X[:32], y[:32], verbose=0))\n"
+              "print(history.history.keys())\n"
+              "plt.plot(history.history['accuracy'], label='Train')\n"
+              "plt.plot(history.history['val_accuracy'], label='Validation')\n"
+              "plt.legend(loc='lower right')\n"
+              "plt.grid(True)\n"
+              "plt.show()\n"),
+    vanishing("vanishing_other_model_name_figure_legend_savefig",
+              "rnn = Sequential()\n"
+              "rnn.add(SimpleRNN(units=600, input_shape=(None, 1)))\n"
+              "rnn.add(Dense(units=1, activation='sigmoid'))\n"
+              "rnn.compile(loss='binary_crossentropy', optimizer='sgd', metrics=['binary_accuracy'])\n"
+              "rnn.load_weights('model_weights.h5')\n"
+              "fig = plt.figure()\n"
+              "plt.plot(history.history['accuracy'])\n"
+              "plt.plot(history.history['val_accuracy'])\n"
+              "fig.legend(['train', 'validation'])\n"
+              "plt.savefig('accuracy.png')\n"
+              "plt.show()\n"),
+    vanishing("vanishing_no_plt_show_inline_display", VANISHING.replace("plt.show()\n", "")),
+    vanishing("vanishing_accuracy_in_percent",
+              VANISHING.replace('plt.plot(history.history["accuracy"])',
+                                'plt.plot([100 * a for a in history.history["accuracy"]])')
+              .replace('plt.plot(history.history["val_accuracy"])',
+                       'plt.plot([100 * a for a in history.history["val_accuracy"]])')
+              .replace('plt.title("Model accuracy")', 'plt.title("Model accuracy (%)")')),
+    # -- vanishing: wrong answers ---------------------------------------------------------
+    vanishing("vanishing_loss_plotted_only",
+              VANISHING.replace('history["accuracy"]', 'history["loss"]').replace('history["val_accuracy"]', 'history["val_loss"]'),
+              points={VP: 0}, words={VP: ["shows the loss", "history.history['accuracy']"]}),
+    vanishing("vanishing_keras2_positional_metrics",
+              VANISHING.replace('model.compile(loss="binary_crossentropy", optimizer="sgd", metrics=["accuracy"])',
+                                'model.compile("sgd", "binary_crossentropy", ["accuracy"])'),
+              points={VC: 0}, words={VC: ["loss_weights", "metrics=['accuracy']"]}),
+    vanishing("vanishing_stub_left", "raise NotImplementedError()",
+              points={VB: 0, VC: 0, VW: 0, VP: 0},
+              words={VB: ["NotImplementedError"], VC: ["NotImplementedError"],
+                     VW: ["NotImplementedError"], VP: ["NotImplementedError"]}),
+    vanishing("vanishing_gru", "from keras.layers import GRU\n" + VANISHING.replace("SimpleRNN(", "GRU("),
+              points={VB: 0, VW: 0, VP: 0}, words={VB: ["GRU", "SimpleRNN"], VW: ["SimpleRNN(600)"]}),
+    vanishing("vanishing_no_input_shape",
+              VANISHING.replace("SimpleRNN(units=600, input_shape=(None, 1))", "SimpleRNN(units=600)"),
+              points={VB: 0, VW: 0, VP: 0},
+              words={VB: ["input_shape=(None, 1)"], VW: ["no weights yet", "input_shape=(None, 1)"], VP: ["No plot"]}),
+    vanishing("vanishing_sigmoid_missing", VANISHING.replace('Dense(1, activation="sigmoid")', "Dense(1)"),
+              points={VB: 0}, words={VB: ["sigmoid", "'linear'"]}),
+    vanishing("vanishing_adam", VANISHING.replace('optimizer="sgd"', 'optimizer="adam"'),
+              points={VC: 0}, words={VC: ["Adam", "'sgd'"]}),
+    vanishing("vanishing_mse_loss", VANISHING.replace('loss="binary_crossentropy"', 'loss="mse"'),
+              points={VC: 0}, words={VC: ["'mse'", "binary cross-entropy"]}),
+    vanishing("vanishing_bce_from_logits",
+              "import keras\n" + VANISHING.replace('loss="binary_crossentropy"',
+                                                   "loss=keras.losses.BinaryCrossentropy(from_logits=True)"),
+              points={VC: 0}, words={VC: ["from_logits=True", "loss='binary_crossentropy'"]}),
+    vanishing("vanishing_no_metrics", VANISHING.replace(', metrics=["accuracy"]', ""),
+              points={VC: 0}, words={VC: ["metrics=['accuracy']"]}),
+    vanishing("vanishing_metrics_as_string", VANISHING.replace('metrics=["accuracy"]', 'metrics="accuracy"'),
+              points={VC: 0, VW: 0, VP: 0},
+              words={VC: ["never compiled", "metrics"], VW: ["load_weights"], VP: ["No plot"]}),
+    vanishing("vanishing_keras2_lr", "from keras.optimizers import SGD\n"
+              + VANISHING.replace('optimizer="sgd"', "optimizer=SGD(lr=0.01)"),
+              points={VC: 0, VW: 0, VP: 0}, words={VC: ["lr", "learning_rate"], VP: ["No plot"]}),
+    vanishing("vanishing_wrong_weights_file_half_way",
+              VANISHING.replace('"model_weights.h5"', '"weights.h5"'),
+              points={VW: 0, VP: 0}, words={VW: ["load_weights('model_weights.h5')", "FileNotFoundError"],
+                                           VP: ["No plot", "FileNotFoundError"]}),
+    vanishing("vanishing_refit_and_history_overwritten", VANISHING.replace(
+        'model.load_weights("model_weights.h5")\n',
+        'model.load_weights("model_weights.h5")\n'
+        'history = model.fit(X[:64], y[:64], epochs=2, validation_split=0.25, verbose=0)\n'),
+              points={VW: 0, VP: 0}, words={VW: ["trained it"], VP: ["no longer holds the pretraining record",
+                                                                  "history = model.fit("]}),
+    vanishing("vanishing_nothing_plotted", VANISHING.split("plt.plot")[0],
+              points={VP: 0}, words={VP: ["No plot", "plt.show()"]}),
+    vanishing("vanishing_only_validation_curve", VANISHING.replace('plt.plot(history.history["accuracy"])\n', ""),
+              points={VP: 0}, words={VP: ["only the validation accuracy"]}),
+    vanishing("vanishing_curves_on_two_figures", VANISHING.replace(
+        'plt.plot(history.history["val_accuracy"])\n',
+        'plt.legend(["Train"])\nplt.show()\nplt.plot(history.history["val_accuracy"])\n'),
+              points={VP: 0}, words={VP: ["same plot"]}),
+    vanishing("vanishing_legend_without_labels", VANISHING.replace(
+        'plt.legend(["Train", "Validation"], loc="upper left")', "plt.legend()"),
+              points={VP: 0}, words={VP: ["legend"]}),
+    vanishing("vanishing_legend_after_show", VANISHING.replace(
+        'plt.legend(["Train", "Validation"], loc="upper left")\nplt.show()',
+        'plt.show()\nplt.legend(["Train", "Validation"])'),
+              points={VP: 0}, words={VP: ["legend"]}),
+    vanishing("vanishing_pair_build_and_compile",
+              VANISHING.replace('Dense(1, activation="sigmoid")', 'Dense(1, activation="relu")')
+              .replace('loss="binary_crossentropy"', 'loss="mse"'),
+              points={VB: 0, VC: 0}, words={VB: ["sigmoid", "'relu'"], VC: ["'mse'"]}),
+    vanishing("vanishing_pair_compile_and_no_legend",
+              VANISHING.replace('optimizer="sgd"', 'optimizer="rmsprop"')
+              .replace('plt.legend(["Train", "Validation"], loc="upper left")\n', ""),
+              points={VC: 0, VP: 0}, words={VC: ["RMSprop"], VP: ["legend"]}),
+    vanishing("vanishing_pair_not_loaded_and_one_curve",
+              VANISHING.replace('model.load_weights("model_weights.h5")\n', "")
+              .replace('plt.plot(history.history["val_accuracy"])\n', ""),
+              points={VW: 0, VP: 0}, words={VW: ["load_weights"], VP: ["only the training accuracy"]}),
+    vanishing("vanishing_pair_retrained_and_loss_plotted",
+              VANISHING.replace('model.load_weights("model_weights.h5")\n',
+                                'model.load_weights("model_weights.h5")\nmodel.fit(X[:16], y[:16], epochs=1, verbose=0)\n')
+              .replace('history["accuracy"]', 'history["loss"]').replace('history["val_accuracy"]', 'history["val_loss"]'),
+              points={VW: 0, VP: 0}, words={VW: ["trained it"], VP: ["loss", "accuracy"]}),
+]
+
+CORPUS = VARIANTS + CORPUS_ONLY
+CORPUS_BY_NAME = {v.name: v for v in CORPUS}
+assert len(CORPUS_BY_NAME) == len(CORPUS), "corpus entry names must be unique"
+
+#: A few entries that, graded in one batch, pass and fail every instruction (make test).
+FAST_CORPUS = [CORPUS_BY_NAME[name] for name in (
+    "exploding_reference",                   # E1, E2 right (two 100-epoch fits)
+    "exploding_keras2_lr",                   # E1, E2 wrong (cell stops at SGD(lr=...))
+    "exploding_step2_no_validation_data",    # E1 stub, E2 wrong
+    "vanishing_functional_from_tensorflow_import_keras_subplots",  # all right, other style
+    "vanishing_gru",                         # VB, VW, VP wrong
+    "vanishing_pair_compile_and_no_legend",  # VC, VP wrong
+    "vanishing_retrained",                   # VW wrong
+)]
