@@ -11,6 +11,7 @@ help:
 	@echo "make demo       set up .venv (pinned), release the assignment, grade the sample submissions"
 	@echo "make test       set up .venv (pinned), run the whole test suite (what CI runs)"
 	@echo "make test-fast  the tests that run no whole notebook (a few minutes)"
+	@echo "make corpus     grade the whole corpus of 71 submissions through nbgrader, print the table (~15 min)"
 	@echo "make install    only set up .venv (pinned versions, the rnn-course command, the sandbox kernel)"
 	@echo "make release    regenerate release/ from source/ (nbgrader generate_assignment)"
 	@echo "make clean      remove the virtualenv, gradebook and grading output"
@@ -39,6 +40,9 @@ test: $(VENV)/.installed
 
 test-fast: $(VENV)/.installed
 	$(BIN)/python -m pytest -p no:cacheprovider -ra -m "not slow"
+
+corpus: $(VENV)/.installed
+	$(BIN)/python tests/run_corpus.py
 
 release: $(VENV)/.installed
 	$(BIN)/rnn-course release

@@ -34,7 +34,7 @@ def test_fast_corpus_subset(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.corpus
-@pytest.mark.skipif(not FULL, reason="the whole corpus takes ~25 min: set RNN_COURSE_FULL_CORPUS=1 "
+@pytest.mark.skipif(not FULL, reason="the whole corpus takes ~15 min: set RNN_COURSE_FULL_CORPUS=1 "
                                      "or run `python tests/run_corpus.py`")
 def test_full_corpus(tmp_path):
     assert_batch_as_expected(tmp_path, CORPUS)
