@@ -242,3 +242,25 @@ def test_plot_curves_on_two_figures(plt, history):
     plt.figure(); plt.plot(history["accuracy"]); plt.legend(["a"])
     plt.figure(); plt.plot(history["val_accuracy"]); plt.legend(["b"])
     assert "same plot" in judge("vanishing_plot", {}).message
+
+
+def test_unseeded_initializer_is_reported_as_seed_none():
+    model = dense_model(init=keras.initializers.HeUniform())
+    assert "HeUniform(seed=None)" in judge("exploding_step1", {"model": model}).message
+
+
+def test_bce_from_logits_and_keras2_positional_metrics_are_explained():
+    model = rnn_model()
+    model.compile(loss=keras.losses.BinaryCrossentropy(from_logits=True), optimizer="sgd",
+                  metrics=["accuracy"])
+    assert "from_logits" in judge("vanishing_compile", {"model": model}).message
+    model = rnn_model()
+    model.compile("sgd", "binary_crossentropy", ["accuracy"])  # Keras 2: 3rd arg was metrics
+    assert "loss_weights" in judge("vanishing_compile", {"model": model}).message
+
+
+def test_accuracy_plotted_in_percent_is_accepted(plt, history):
+    plt.plot(100 * np.array(history["accuracy"]), label="train %")
+    plt.plot(100 * np.array(history["val_accuracy"]), label="validation %")
+    plt.legend()
+    assert judge("vanishing_plot", {}).passed
