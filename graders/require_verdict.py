@@ -11,24 +11,11 @@ proof against a student determined to forge a verdict from inside the same kerne
 """
 from __future__ import annotations
 
-import json
-
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import NbGraderPreprocessor, SaveAutoGrades
 
 from .instructions import by_test_cell
-from .result import RESULT_MIMETYPE
-
-
-def _verdict(cell) -> dict | None:
-    for output in cell.get("outputs", []):
-        payload = output.get("data", {}).get(RESULT_MIMETYPE)
-        if payload is not None:
-            try:
-                return json.loads(payload) if isinstance(payload, str) else dict(payload)
-            except (TypeError, ValueError):
-                return None
-    return None
+from .runner import published_result
 
 
 def _has_error(cell) -> bool:
@@ -43,13 +30,13 @@ class RequireVerdict(NbGraderPreprocessor):
         instruction = by_test_cell(meta.get("grade_id", "")) if meta.get("grade") else None
         if instruction is None or cell.cell_type != "code":
             return cell, resources
-        verdict = _verdict(cell)
+        verdict = published_result(cell)
         if verdict is None:
             reason = ("the autograder's check did not run in this cell, so it cannot be scored "
                       "(was the cell changed, or `run_check` replaced?)")
-        elif verdict.get("instruction") != instruction.id:
-            reason = f"this cell published the verdict of {verdict.get('instruction')!r}"
-        elif not verdict.get("passed") and not _has_error(cell):
+        elif verdict.instruction != instruction.id:
+            reason = f"this cell published the verdict of {verdict.instruction!r}"
+        elif not verdict.passed and not _has_error(cell):
             reason = "the check failed but the cell shows no error"
         else:
             return cell, resources

@@ -13,6 +13,7 @@ No instructor file and no gradebook is needed: the test code comes from
 """
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -95,15 +96,16 @@ def prepare(nb: nbformat.NotebookNode, instructions: list[Instruction]) -> list[
             if i.test_cell not in seen]
 
 
-def _results_of(cell, instruction: Instruction) -> CheckResult | None:
+def published_result(cell) -> CheckResult | None:
+    """The verdict a test cell published (see ``graders.notebook.run_check``), if any."""
     for output in cell.get("outputs", []):
-        data = output.get("data", {})
-        if RESULT_MIMETYPE in data:
-            payload = data[RESULT_MIMETYPE]
-            import json
-
-            return CheckResult.from_dict(json.loads(payload) if isinstance(payload, str)
-                                         else payload)
+        payload = output.get("data", {}).get(RESULT_MIMETYPE)
+        if payload is not None:
+            try:
+                return CheckResult.from_dict(json.loads(payload) if isinstance(payload, str)
+                                             else dict(payload))
+            except (TypeError, ValueError):  # not what run_check publishes: no verdict
+                return None
     return None
 
 
@@ -125,7 +127,7 @@ def collect(nb: nbformat.NotebookNode, instructions: list[Instruction]) -> tuple
     results, problems = [], []
     for instruction in instructions:
         cell = by_cell.get(instruction.test_cell)
-        result = _results_of(cell, instruction) if cell is not None else None
+        result = published_result(cell) if cell is not None else None
         if result is None:
             why = (_error_text(cell) if cell is not None else None) or "it did not run"
             if cell is not None:

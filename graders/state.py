@@ -2,8 +2,8 @@
 and the files beside it.
 
 The same object is built from ``globals()`` in a hidden test cell and from a plain dict in
-pytest, so every check has one signature: ``check(state: NotebookState) -> None`` (raising
-:class:`~graders.result.Mistake`).
+pytest, so every check has one signature: ``check(state: NotebookState) -> str`` (the success
+message; a mistake is raised as :class:`~graders.result.Mistake`).
 """
 from __future__ import annotations
 
