@@ -13,14 +13,20 @@ from nbgrader.utils import compute_checksum
 from .instructions import Instruction
 
 
-def _nbgrader(cell) -> dict:
+def nbgrader_meta(cell) -> dict:
+    """A cell's nbgrader metadata (empty for a plain cell)."""
     return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def grade_id(cell) -> str | None:
+    """A cell's nbgrader ``grade_id``, or None."""
+    return nbgrader_meta(cell).get("grade_id")
 
 
 def problems(nb, instructions: list[Instruction]) -> list[str]:
     """Everything about the notebook's structure that will cost points or work."""
     found = []
-    ids = [_nbgrader(c).get("grade_id") for c in nb.cells if _nbgrader(c).get("grade_id")]
+    ids = [nbgrader_meta(c).get("grade_id") for c in nb.cells if nbgrader_meta(c).get("grade_id")]
     for grade_id, n in Counter(ids).items():
         if n > 1:
             found.append(f"The cell '{grade_id}' appears {n} times (a copied cell keeps its "
@@ -36,7 +42,7 @@ def problems(nb, instructions: list[Instruction]) -> list[str]:
                          f"id: put your code back into the released cell, or "
                          f"{points:g} points ({', '.join(i.title for i in lost)}) may be lost.")
     for cell in nb.cells:
-        meta = _nbgrader(cell)
+        meta = nbgrader_meta(cell)
         if not meta.get("locked") or meta.get("grade") or "checksum" not in meta:
             continue
         if compute_checksum(cell) != meta["checksum"]:
@@ -45,7 +51,7 @@ def problems(nb, instructions: list[Instruction]) -> list[str]:
                          f"Move any code of yours into your own answer cells.")
     for instruction in instructions:
         for cell in nb.cells:
-            meta = _nbgrader(cell)
+            meta = nbgrader_meta(cell)
             if meta.get("grade_id") == instruction.solution_cell and meta.get("solution") and \
                     "checksum" in meta and compute_checksum(cell) == meta["checksum"]:
                 found.append(f"'{instruction.title}': your answer cell is still as released, so "
@@ -58,7 +64,7 @@ def cell_errors(executed_nb) -> list[str]:
     """Cells other than the autograder's that stopped with an error when run top to bottom."""
     out = []
     for index, cell in enumerate(executed_nb.cells, start=1):
-        meta = _nbgrader(cell)
+        meta = nbgrader_meta(cell)
         if cell.cell_type != "code" or meta.get("grade"):
             continue
         for output in cell.get("outputs", []):

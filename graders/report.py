@@ -44,6 +44,7 @@ from pathlib import Path
 from markupsafe import Markup, escape
 
 from .hints import HINTS
+from .gradable import grade_id
 from .instructions import ASSIGNMENT, INSTRUCTIONS, NOTEBOOKS, Instruction, for_notebook
 
 log = logging.getLogger(__name__)
@@ -97,8 +98,6 @@ class NotebookReport:
     assignment: str
     notebook: str
     rows: list[Row]
-    #: Things that cost points outside an instruction's own verdict.
-    problems: list[str] = field(default_factory=list)
     #: Why the autograded notebook could not be read, or None.
     unreadable: str | None = None
     #: Only for the notebook of :data:`PLOT_INSTRUCTION`: (student's plots, expected plot).
@@ -162,10 +161,6 @@ def _students(course: Path, assignment: str) -> list[str]:
     return sorted(found)
 
 
-def _grade_id(cell) -> str | None:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-
-
 def _png_of(data) -> Plot | None:
     """A displayed ``image/png`` output as a Plot, or None if it is not a sane PNG."""
     if isinstance(data, list):
@@ -188,7 +183,7 @@ def _student_plots(nb, instruction: Instruction) -> list[Plot]:
     """Every PNG the solution cell of ``instruction`` displayed, in order."""
     plots = []
     for cell in nb.cells:
-        if _grade_id(cell) != instruction.solution_cell or cell.get("cell_type") != "code":
+        if grade_id(cell) != instruction.solution_cell or cell.get("cell_type") != "code":
             continue
         for output in cell.get("outputs", []):
             plot = _png_of(output.get("data", {}).get("image/png"))
@@ -288,7 +283,9 @@ def build_report(*, course: Path, student: str, notebook: str, assignment: str =
                     f"there is no graded copy of {notebook}.ipynb (it was not submitted, not "
                     f"graded yet, or grading it failed)")
             nb = nbformat.read(str(path), as_version=4)
-            results, problems = collect(nb, instructions)
+            # a test cell without a verdict is a row "Not graded: ..." (collect's problems
+            # list says the same again, so the report does not repeat it)
+            results, _ = collect(nb, instructions)
         except Exception as exc:
             reason = (str(exc) if isinstance(exc, FileNotFoundError)
                       else f"{path.name} is not a readable notebook ({type(exc).__name__}: {exc})")
@@ -299,11 +296,6 @@ def build_report(*, course: Path, student: str, notebook: str, assignment: str =
         else:
             report.rows = [_row(r, i, scores.get(student, i))
                            for r, i in zip(results, instructions)]
-            # collect() reports a test cell without a verdict twice: as a problem and as the
-            # row's "Not graded: ..." message. The row is enough.
-            ungraded = [f"'{r.title}'" for r in report.rows if r.message.startswith("Not graded")]
-            report.problems = [p for p in problems
-                               if not any(p.startswith(t) for t in ungraded)]
         if report.has_plot_section:
             plot_instruction = INSTRUCTIONS[PLOT_INSTRUCTION]
             report.student_plots = _student_plots(nb, plot_instruction) if nb is not None else []
@@ -439,10 +431,6 @@ _SECTION = """\
 </div>
 {% if r.unreadable %}
 <div class="rr-alert rr-error" role="alert"><b>Your graded notebook could not be read:</b> {{ r.unreadable }}. Ask your instructor to look at it.</div>
-{% endif %}
-{% if r.problems %}
-<div class="rr-alert" role="note"><b>Also found while grading:</b>
-<ul>{% for p in r.problems %}<li>{{ inline(p) }}</li>{% endfor %}</ul></div>
 {% endif %}
 <h2 class="rr-h2">Points per instruction</h2>
 <table class="rr-table">

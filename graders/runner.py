@@ -22,6 +22,7 @@ from pathlib import Path
 import nbformat
 
 from . import gradable
+from .gradable import grade_id
 from .instructions import ASSIGNMENT, NOTEBOOKS, Instruction, for_notebook
 from .result import RESULT_MIMETYPE, CheckResult
 
@@ -77,16 +78,12 @@ def notebook_name(path: Path) -> str:
     return name
 
 
-def _grade_id(cell) -> str | None:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-
-
 def prepare(nb: nbformat.NotebookNode, instructions: list[Instruction]) -> list[str]:
     """Fill the test cells with the hidden test code, in place; return the problems found."""
     wanted = {i.test_cell: i for i in instructions}
     seen = set()
     for cell in nb.cells:
-        instruction = wanted.get(_grade_id(cell))
+        instruction = wanted.get(grade_id(cell))
         if instruction is not None and cell.cell_type == "code":
             cell.source = instruction.test_cell_source()
             seen.add(instruction.test_cell)
@@ -123,7 +120,7 @@ def assignment_files(source: Path) -> list[Path]:
 
 def collect(nb: nbformat.NotebookNode, instructions: list[Instruction]) -> tuple[list, list]:
     """The verdict of every instruction from an executed notebook (ours or nbgrader's)."""
-    by_cell = {_grade_id(c): c for c in nb.cells}
+    by_cell = {grade_id(c): c for c in nb.cells}
     results, problems = [], []
     for instruction in instructions:
         cell = by_cell.get(instruction.test_cell)

@@ -3,15 +3,13 @@ from pathlib import Path
 
 import nbformat
 
+from graders.gradable import grade_id  # noqa: F401 - re-exported for the tests
+
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "rnn_architecture"
 SOURCE = REPO / "source" / ASSIGNMENT
 RELEASE = REPO / "release" / ASSIGNMENT
 STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
-
-
-def grade_id(cell):
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
 
 
 def fill(notebook: str, cells: dict, base: Path = RELEASE) -> nbformat.NotebookNode:

@@ -4,12 +4,9 @@ import json
 import nbformat
 import pytest
 
+from graders.gradable import nbgrader_meta
 from graders.instructions import INSTRUCTIONS, NOTEBOOKS, for_notebook
 from helpers import RELEASE, SOURCE, grade_id
-
-
-def nbgrader_meta(cell):
-    return cell.get("metadata", {}).get("nbgrader", {})
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
