@@ -1,8 +1,19 @@
-"""Graders of the "RNN Architecture" assignment: one check per instruction.
+"""Graders of the "RNN Architecture" assignment, in three layers.
 
-* :mod:`graders.instructions` — the table of graded instructions (start here).
-* :mod:`graders.exploding`, :mod:`graders.vanishing` — the checks, with their student messages.
-* :mod:`graders.notebook` — ``run_check``, what the hidden test cells call.
-* :mod:`graders.runner` — grade any notebook file outside nbgrader (pytest, student self-check).
-* :mod:`graders.cli` — the ``rnn-course`` command.
+* :mod:`graders.instructions` — the table of graded instructions: start here, the check of
+  every instruction is one hop away.
+* :mod:`graders.kernel` — what runs inside the student's kernel: the checks and their student
+  messages (``exploding``, ``vanishing``), facts read from Keras objects (``keras_facts``),
+  figure and error capture (``capture``), ``run_check`` (``notebook``).
+* :mod:`graders.grading` — the grading machinery: the sandboxed kernel (``sandbox``), grading
+  one notebook outside nbgrader (``runner``), the nbgrader preprocessors (``require_verdict``,
+  ``replay``), batch grading on Dask (``batch``), the gradebook reader (``gradebook``), the
+  configuration traitlets (``settings``).
+* :mod:`graders.course` — the course verbs: one keyword-argument function each
+  (``verbs``), the ``rnn-course`` command over them (``cli``), feedback reports
+  (``report``) and the class summary (``summary``).
+
+Stable names kept for what lives outside the code: ``graders.notebook.run_check`` (stored in
+released notebooks' test cells), ``graders/sandbox.py`` (installed kernel specs, config
+imports), ``graders.require_verdict.install``, the ``graders.capture`` extension.
 """

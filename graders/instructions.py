@@ -2,17 +2,17 @@
 nbgrader test cell that grades it, its points and the check that judges it.
 
 A newcomer looking for "who grades the legend of the plot?" starts here and is one hop away:
-``vanishing_plot`` -> :func:`graders.vanishing.check_vanishing_plot`.
+``vanishing_plot`` -> :func:`graders.kernel.vanishing.check_vanishing_plot`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Callable
 
-from .exploding import check_exploding_step1, check_exploding_step2
-from .result import CheckResult, Mistake
-from .state import NotebookState
-from .vanishing import (check_vanishing_build, check_vanishing_compile, check_vanishing_plot,
+from .kernel.exploding import check_exploding_step1, check_exploding_step2
+from .kernel.result import CheckResult, Mistake
+from .kernel.state import NotebookState
+from .kernel.vanishing import (check_vanishing_build, check_vanishing_compile, check_vanishing_plot,
                         check_vanishing_weights)
 
 ASSIGNMENT = "rnn_architecture"

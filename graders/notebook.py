@@ -1,50 +1,6 @@
-"""The entry point that hidden test cells call: ``run_check("exploding_step2", globals())``.
+"""Stable name of what hidden test cells import: ``from graders.notebook import run_check``.
 
-It judges the notebook's live objects with the instruction's check, then
-
-* prints the verdict for the student (stdout only: nbgrader zeroes a test cell that writes to
-  stderr, so everything the check does is silenced with :func:`graders.keras_facts.quiet`),
-* publishes the same verdict as JSON under :data:`~graders.result.RESULT_MIMETYPE`, for the
-  runner and the feedback reports, and
-* raises :class:`~graders.result.InstructionFailed` when the instruction is not met, which is
-  how nbgrader scores the cell 0.
+Released notebooks and gradebooks of past terms store that line in their test cells, so it must
+keep working; the code lives in :mod:`graders.kernel.notebook`.
 """
-from __future__ import annotations
-
-from typing import Any, Mapping
-
-from . import capture
-from .instructions import INSTRUCTIONS
-from .keras_facts import quiet
-from .result import RESULT_MIMETYPE, CheckResult, InstructionFailed
-from .state import NotebookState
-
-
-def judge(instruction_id: str, namespace: Mapping[str, Any], workdir=None) -> CheckResult:
-    """The verdict on one instruction for a notebook namespace (no printing, no raising)."""
-    instruction = INSTRUCTIONS[instruction_id]
-    capture.ensure_loaded()
-    state = NotebookState(namespace, capture.current_record(), workdir)
-    with quiet():
-        return instruction.run(state)
-
-
-def run_check(instruction_id: str, namespace: Mapping[str, Any]) -> CheckResult:
-    """Grade one instruction from inside the notebook (a hidden test cell)."""
-    __tracebackhide__ = True  # IPython hides this frame: the student sees only the message
-    capture.ensure_loaded()
-    record = capture.current_record()
-    if record is not None:
-        record.mark_check_cell()
-    result = judge(instruction_id, namespace)
-    try:
-        from IPython.display import display
-
-        display({RESULT_MIMETYPE: result.to_json()}, raw=True)
-    except ImportError:  # pragma: no cover - outside IPython
-        pass
-    if result.passed:
-        print(f"{result.title}: passed ({result.points:g}/{result.max_points:g} points). "
-              f"{result.message}")
-        return result
-    raise InstructionFailed(f"{result.title} (0/{result.max_points:g} points): {result.message}")
+from .kernel.notebook import judge, run_check  # noqa: F401

@@ -18,7 +18,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from graders.instructions import NOTEBOOKS  # noqa: E402
-from graders.runner import grade_notebook  # noqa: E402
+from graders.grading.runner import grade_notebook  # noqa: E402
 
 SOURCE = HERE.parent / "source" / "rnn_architecture"
 TARGET_RATIO = 1.15

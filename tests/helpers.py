@@ -3,7 +3,7 @@ from pathlib import Path
 
 import nbformat
 
-from graders.gradable import grade_id  # noqa: F401 - re-exported for the tests
+from graders.grading.gradable import grade_id  # noqa: F401 - re-exported for the tests
 
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "rnn_architecture"

@@ -16,7 +16,7 @@ has), runs ONE ``nbgrader autograde rnn_architecture`` for all of them, then for
 instruction of every entry reads
 
 * the points nbgrader put in the gradebook for the instruction's test cell, and
-* the verdict the test cell published (``graders.runner.collect``: points and feedback message),
+* the verdict the test cell published (``graders.grading.runner.collect``: points and feedback message),
 
 and compares both with the entry's expected points and feedback words. It prints a table
 (entry, expected points per instruction, got, PASS/FAIL, feedback excerpt), the details of every
@@ -44,7 +44,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import nbformat  # noqa: E402
 
 from graders.instructions import ASSIGNMENT, for_notebook  # noqa: E402
-from graders.runner import collect  # noqa: E402
+from graders.grading.runner import collect  # noqa: E402
 from helpers import write_submission  # noqa: E402
 from variants import CORPUS, CORPUS_BY_NAME, FAST_CORPUS  # noqa: E402
 
@@ -63,7 +63,7 @@ def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
 
 def make_course(root: Path) -> Path:
     """A fresh course folder (source, config) in ``root``, with the assignment generated."""
-    from graders import sandbox
+    from graders.grading import sandbox
 
     sandbox.install_kernelspec()  # the grading kernel nbgrader_config.py asks for (idempotent)
     root.mkdir(parents=True, exist_ok=True)

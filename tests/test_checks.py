@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from graders.instructions import INSTRUCTIONS
-from graders.state import NotebookState
+from graders.kernel.state import NotebookState
 from helpers import SOURCE
 
 keras = pytest.importorskip("keras")

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from graders.cli import main
-from graders.runner import NotGradable, grade_notebook
+from graders.course.cli import main
+from graders.grading.runner import NotGradable, grade_notebook
 from helpers import RELEASE
 
 RNN_COURSE = Path(sys.executable).parent / "rnn-course"

@@ -107,7 +107,7 @@ def chapter_models(units: int):
 
 def h5_weights(path: Path) -> list[np.ndarray]:
     """The weights stored in a legacy Keras H5 file, in layer order (the grader's own reader)."""
-    from graders.vanishing import pretrained_weights
+    from graders.kernel.vanishing import pretrained_weights
 
     return pretrained_weights(path)
 

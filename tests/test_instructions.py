@@ -4,7 +4,7 @@ import json
 import nbformat
 import pytest
 
-from graders.gradable import nbgrader_meta
+from graders.grading.gradable import nbgrader_meta
 from graders.instructions import INSTRUCTIONS, NOTEBOOKS, for_notebook
 from helpers import RELEASE, SOURCE, grade_id
 
@@ -61,7 +61,7 @@ def test_every_hint_id_used_by_a_check_exists():
     import inspect
     import re
 
-    from graders import exploding, hints, state, vanishing
+    from graders.kernel import exploding, hints, state, vanishing
 
     used = set()
     for module in (exploding, vanishing, state):

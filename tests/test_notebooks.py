@@ -8,7 +8,7 @@ import nbformat
 import pytest
 
 from graders.instructions import NOTEBOOKS, for_notebook
-from graders.runner import NotGradable, grade_notebook
+from graders.grading.runner import NotGradable, grade_notebook
 from helpers import RELEASE, SOURCE, write_submission
 from variants import VARIANTS
 

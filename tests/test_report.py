@@ -19,10 +19,10 @@ import pytest
 from nbgrader.api import Gradebook
 
 from conftest import run_nbgrader
-from graders import report as rep
-from graders.hints import HINTS
+from graders.course import report as rep
+from graders.kernel.hints import HINTS
 from graders.instructions import INSTRUCTIONS, NOTEBOOKS, for_notebook
-from graders.result import RESULT_MIMETYPE, CheckResult
+from graders.kernel.result import RESULT_MIMETYPE, CheckResult
 from helpers import ASSIGNMENT, RELEASE, REPO, SOURCE
 from variants import SAMPLES
 

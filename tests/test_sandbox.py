@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # graders/ may not be pip-installed in the venv
     sys.path.insert(0, str(REPO))
 
-from graders import sandbox  # noqa: E402
+from graders.grading import sandbox  # noqa: E402
 
 FILES = Path(__file__).parent / "files" / "sandbox"
 VENV_BIN = Path(sys.executable).parent
@@ -57,10 +57,10 @@ def kernel_env():
     """Environment for kernels/nbgrader started by these tests.
 
     The kernel refuses to start when an extension is missing; should
-    ``graders.capture`` (a separate module) be absent, load no extension.
+    ``graders.kernel.capture`` (a separate module) be absent, load no extension.
     """
     env = dict(os.environ, PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
-    if importlib.util.find_spec("graders.capture") is None:
+    if importlib.util.find_spec("graders.kernel.capture") is None:
         env[sandbox.ENV_EXTENSIONS] = ""
     return env
 
@@ -134,7 +134,9 @@ def test_configure_sets_ipc_and_absolute_private_ip():
 def test_kernelspec_uses_absolute_paths_and_message_interrupts(kernelspec):
     argv = kernelspec.argv
     assert os.path.isabs(argv[0]) and Path(argv[0]).exists()
-    assert "-I" in argv and Path(argv[2]).resolve() == Path(sandbox.__file__).resolve()
+    # the stable script path that installed kernel specs name (graders/sandbox.py)
+    assert "-I" in argv and Path(argv[2]).resolve() == sandbox.LAUNCH_SCRIPT.resolve()
+    assert sandbox.LAUNCH_SCRIPT.name == "sandbox.py" and sandbox.LAUNCH_SCRIPT.parent.name == "graders"
     assert kernelspec.interrupt_mode == "message"
     assert kernelspec.env.get("TF_CPP_MIN_LOG_LEVEL") == "3"
 

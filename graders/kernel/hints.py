@@ -1,6 +1,6 @@
 """One short hint per known mistake, pointing back to the part of the chapter that explains it.
 
-Keys are the ``hint`` ids that checks attach to a :class:`~graders.result.Mistake`; the feedback
+Keys are the ``hint`` ids that checks attach to a :class:`~graders.kernel.result.Mistake`; the feedback
 reports show the hint under the message.
 """
 

@@ -19,7 +19,7 @@ RESULT_MIMETYPE = "application/vnd.rnn-course.result+json"
 class Mistake(Exception):
     """A student's mistake, with the message the student reads.
 
-    ``hint`` names an entry of :data:`graders.hints.HINTS` that points back to the part of the
+    ``hint`` names an entry of :data:`graders.kernel.hints.HINTS` that points back to the part of the
     chapter explaining the mistake.
     """
 
@@ -52,7 +52,7 @@ class CheckResult:
     passed: bool
     #: What the student reads: what was checked when passed, the mistake when not.
     message: str
-    #: Id of a hint in :data:`graders.hints.HINTS`, or None.
+    #: Id of a hint in :data:`graders.kernel.hints.HINTS`, or None.
     hint: str | None = None
     #: Extra facts for reports (e.g. which figure was judged); never needed to grade.
     details: dict = field(default_factory=dict)

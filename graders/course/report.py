@@ -6,7 +6,7 @@ every student's autograded notebooks and puts a summary section at the top of
 
 * the notebook's total, then one row per instruction: pass/fail mark, points, the message the
   check wrote for the student (what was checked, or the mistake that cost the points) and, for
-  a known mistake, the hint pointing back to the chapter (:data:`graders.hints.HINTS`);
+  a known mistake, the hint pointing back to the chapter (:data:`graders.kernel.hints.HINTS`);
 * for the vanishing-gradients notebook, the plot the student showed next to the expected one;
 * anything else that cost points (a deleted autograder cell, a cell that never ran).
 
@@ -17,15 +17,15 @@ written. Inserting is idempotent: running the reports again replaces the section
 One list of :class:`Row` per notebook is built (:func:`build_report`) and rendered once
 (:func:`render_section`). Points come from the gradebook when it has them (so the summary
 agrees with nbgrader's page and the exported grades, manual changes included), otherwise from
-the verdict the hidden test cell published (:data:`graders.result.RESULT_MIMETYPE`).
+the verdict the hidden test cell published (:data:`graders.kernel.result.RESULT_MIMETYPE`).
 
 Usage (in the course folder, after ``nbgrader generate_feedback``)::
 
-    from graders.report import write_reports
+    from graders.course.report import write_reports
     write_reports(course=Path("."))                      # every student
     write_reports(course=Path("."), student="alice")     # one student
 
-or ``python -m graders.report [--course DIR] [--student ID]``.
+or ``python -m graders.course.report [--course DIR] [--student ID]``.
 """
 from __future__ import annotations
 
@@ -43,9 +43,9 @@ from pathlib import Path
 
 from markupsafe import Markup, escape
 
-from .hints import HINTS
-from .gradable import grade_id
-from .instructions import ASSIGNMENT, INSTRUCTIONS, NOTEBOOKS, Instruction, for_notebook
+from ..kernel.hints import HINTS
+from ..grading.gradable import grade_id
+from ..instructions import ASSIGNMENT, INSTRUCTIONS, NOTEBOOKS, Instruction, for_notebook
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class Row:
     passed: bool
     #: The check's message for the student (may quote the student's own error text).
     message: str
-    #: Text of the hint (from :data:`graders.hints.HINTS`), or None.
+    #: Text of the hint (from :data:`graders.kernel.hints.HINTS`), or None.
     hint: str | None = None
     #: Why the points differ from the autograder's verdict (the gradebook was changed), or None.
     note: str | None = None
@@ -267,7 +267,7 @@ def build_report(*, course: Path, student: str, notebook: str, assignment: str =
     """The rows and plots of one student's notebook; never raises for a bad notebook."""
     import nbformat
 
-    from .runner import collect
+    from ..grading.runner import collect
 
     course = Path(course)
     instructions = for_notebook(notebook)
@@ -626,7 +626,7 @@ def write_reports(*, course: Path, assignment: str = ASSIGNMENT, student: str | 
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    p = argparse.ArgumentParser(prog="python -m graders.report",
+    p = argparse.ArgumentParser(prog="python -m graders.course.report",
                                 description="Add the grading summary to the feedback pages.")
     p.add_argument("--course", default=".", help="course folder (default: here)")
     p.add_argument("--student", help="only this student id")

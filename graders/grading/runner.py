@@ -23,10 +23,10 @@ import nbformat
 
 from . import gradable
 from .gradable import grade_id
-from .instructions import ASSIGNMENT, NOTEBOOKS, Instruction, for_notebook
-from .result import RESULT_MIMETYPE, CheckResult
+from ..instructions import ASSIGNMENT, NOTEBOOKS, Instruction, for_notebook
+from ..kernel.result import RESULT_MIMETYPE, CheckResult
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 RELEASE_DIR = REPO / "release" / ASSIGNMENT
 
 
@@ -94,7 +94,7 @@ def prepare(nb: nbformat.NotebookNode, instructions: list[Instruction]) -> list[
 
 
 def published_result(cell) -> CheckResult | None:
-    """The verdict a test cell published (see ``graders.notebook.run_check``), if any."""
+    """The verdict a test cell published (see ``graders.kernel.notebook.run_check``), if any."""
     for output in cell.get("outputs", []):
         payload = output.get("data", {}).get(RESULT_MIMETYPE)
         if payload is not None:
@@ -164,7 +164,7 @@ def grade_notebook(path: str | Path, *, files_from: str | Path | None = None,
         if sandboxed:
             kwargs = sandbox.notebook_client_kwargs()
         else:  # the capture extension must be loaded before the student's first cell
-            kwargs = {"kernel_name": "python3", "extra_arguments": ["--ext=graders.capture"]}
+            kwargs = {"kernel_name": "python3", "extra_arguments": ["--ext=graders.kernel.capture"]}
         client = NotebookClient(nb, timeout=timeout, allow_errors=True,
                                 resources={"metadata": {"path": str(work)}}, **kwargs)
         kernel_log = work / ".kernel-stderr.log"

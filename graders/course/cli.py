@@ -13,9 +13,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .instructions import ASSIGNMENT
+from ..instructions import ASSIGNMENT
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "tests" / "files" / "submissions"
 
 DESCRIPTION = """\
@@ -79,7 +79,7 @@ def summary(course: Path) -> bool:
     """Print every student's points per instruction from the gradebook."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    from .instructions import INSTRUCTIONS
+    from ..instructions import INSTRUCTIONS
 
     db = course / "gradebook.db"
     if not db.exists():
@@ -109,7 +109,7 @@ def summary(course: Path) -> bool:
 
 def cmd_check(args) -> int:
     """A student's self-check: the autograder's verdict on one notebook, offline."""
-    from .runner import NotGradable, grade_notebook
+    from ..grading.runner import NotGradable, grade_notebook
 
     sandboxed = not args.no_sandbox
     if sandboxed and not (shutil.which("bwrap") and shutil.which("prlimit")):

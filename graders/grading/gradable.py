@@ -10,7 +10,7 @@ from collections import Counter
 
 from nbgrader.utils import compute_checksum
 
-from .instructions import Instruction
+from ..instructions import Instruction
 
 
 def nbgrader_meta(cell) -> dict:

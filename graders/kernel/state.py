@@ -3,7 +3,7 @@ and the files beside it.
 
 The same object is built from ``globals()`` in a hidden test cell and from a plain dict in
 pytest, so every check has one signature: ``check(state: NotebookState) -> str`` (the success
-message; a mistake is raised as :class:`~graders.result.Mistake`).
+message; a mistake is raised as :class:`~graders.kernel.result.Mistake`).
 """
 from __future__ import annotations
 

@@ -1,0 +1,500 @@
+"""Run every graded notebook in a sandboxed Jupyter kernel (bubblewrap + prlimit).
+
+Why
+---
+Stock ``nbgrader autograde`` executes student code with the grader's rights: a
+submission doing ``os.remove('../../../gradebook.db')`` or overwriting
+``source/`` destroys the batch, and one that reads ``source/`` or the gradebook
+can print the hidden tests into its (later released) feedback.  Instead, the
+kernel spec ``rnn-course-sandbox`` starts ipykernel through this module::
+
+    python -I /path/to/graders/sandbox.py run -f {connection_file}
+
+which ``exec``s (see :func:`kernel_command` for the full argv)::
+
+    prlimit --as=4GiB --fsize=1GiB -- bwrap
+        --unshare-user --disable-userns --cap-drop ALL
+        --unshare-pid --as-pid-1 --unshare-net --unshare-ipc --unshare-uts
+        --unshare-cgroup-try --die-with-parent --hostname sandbox --clearenv ...
+        --ro-bind /usr ... (the Python install, the venv, graders/, /etc pieces)
+        --dev /dev --proc /proc --remount-ro /proc --size 1GiB --tmpfs /tmp
+        --bind <notebook folder> <same> [--ro-bind /dev/null <each *.ipynb in it>]
+        --bind <socket dir> <same>
+        --ro-bind <connection file> <same> --remount-ro / --chdir <notebook folder>
+        -- python -c "<ipykernel_launcher without cwd on sys.path>" -f <connection file>
+           --InteractiveShellApp.reraise_ipython_extension_failures=True --ext=graders.kernel.capture
+
+Security reasoning
+------------------
+* **Filesystem: allow-list, not deny-list.**  The sandbox root is an empty
+  tmpfs, remounted read-only at the end.  Only what Python needs is bound
+  read-only: ``/usr`` (+ the ``/bin``, ``/lib*``, ``/sbin`` symlinks or dirs), a
+  few harmless ``/etc`` files, the base Python install and the venv, and the
+  ``graders/`` package directory (for the ``graders.kernel.capture`` extension) --
+  never the repository/course root, ``source/``, ``release/``, ``submitted/``,
+  other students' folders or ``gradebook.db``: they simply do not exist inside.
+  Binding ``/`` read-only would still leak the hidden tests (source notebooks,
+  gradebook), so we don't.
+* **Writable:** only the notebook's own folder (the kernel cwd chosen by
+  jupyter_client, i.e. ``autograded/<student>/<assignment>``), a private tmpfs
+  ``/tmp`` (also HOME and MPLCONFIGDIR; size-capped) and the ipc socket
+  directory (a dedicated 0700 directory that holds only kernel sockets, *not*
+  the Jupyter runtime dir, which holds other kernels' connection files/keys).
+  The connection file itself is bound read-only.  ``*.ipynb`` files in the
+  notebook folder are made unreadable (see :func:`_hide_notebooks`).  The wrapper refuses a cwd that contains the venv,
+  ``graders/`` or a ``gradebook.db`` (e.g. a notebook run from the course root).
+  (If the folder lies under the host's /tmp, its parent directories are
+  throw-away directories on the sandbox's own /tmp tmpfs, hence writable but
+  meaningless.)
+* **No privileges.**  The grader usually runs as root, and bwrap run by root
+  *keeps all capabilities* unless told otherwise (a sandboxed root could simply
+  remount the binds read-write).  ``--cap-drop ALL`` empties every capability
+  set including the bounding set; ``--unshare-user --disable-userns`` forbids
+  creating nested user namespaces (the usual way back to capabilities);
+  bwrap sets ``no_new_privs``.  ``/proc`` is remounted read-only because uid 0
+  without capabilities may still *write* most ``/proc/sys`` files by DAC
+  (e.g. ``kernel/core_pattern`` = host root code execution), and bwrap 0.8 does
+  not cover ``/proc/sys`` here.
+* **No network:** ``--unshare-net`` (only a private loopback).  The kernel
+  therefore speaks ZMQ over unix sockets (``transport='ipc'``); see
+  :func:`configure`.
+* **No other processes:** ``--unshare-pid`` (the kernel is pid 1 thanks to
+  ``--as-pid-1``, otherwise ipykernel's parent poller sees ppid 1 and exits);
+  when pid 1 dies the kernel kills every process in the namespace, and
+  ``--die-with-parent`` kills the kernel when the grader dies.
+* **Resources:** ``prlimit --as`` caps the address space (default 4 GiB,
+  env ``RNN_COURSE_KERNEL_MEMORY``; TensorFlow trains fine under it),
+  ``--fsize`` caps the size of any written file, the tmpfs is size-capped.
+  Wall time is nbgrader's per-cell timeout.  NOT capped: number of processes
+  (RLIMIT_NPROC is not enforced for uid 0), disk use by many small files.
+* **Environment:** cleared; only PATH (venv first), HOME, LANG, MPLCONFIGDIR,
+  TF_CPP_MIN_LOG_LEVEL=3, PYTHONPATH (graders/) and the short allow-list
+  ``ENV_PASSTHROUGH`` are set: no grader secrets, no PYTHONWARNINGS.
+* **Interrupts** use ``interrupt_mode: message``: jupyter_client's default
+  SIGINT to the process group would hit bwrap, which dies (and the kernel
+  with it); nbgrader interrupts cells on timeout.
+* **Launcher hygiene:** the wrapper runs with ``python -I`` and an absolute
+  script path, because the kernel's cwd is the student's folder: with
+  ``python -m graders.grading.sandbox`` a submitted ``graders/sandbox.py`` would run
+  *outside* the sandbox.  For the same reason ipykernel is not started with
+  ``-m ipykernel_launcher`` (a submitted ``ipykernel_launcher.py`` would replace
+  the kernel and could answer every test with "ok").
+* **No silent fallback:** if bwrap/prlimit are missing, or the connection is not
+  ipc, the wrapper exits non-zero with a message; the kernel never starts
+  unsandboxed.
+
+Not protected:
+
+* by design of in-process grading, student code runs in the same interpreter
+  as the hidden tests that follow it and can tamper with them or print them
+  (e.g. an IPython input transformer).  The sandbox protects the grader's
+  machine, the gradebook and the hidden-test *files*, not the kernel's integrity.
+* everything under ``graders/`` is readable by student code.
+* kernels share the socket directory: a hostile kernel running *at the same
+  time* as another sandboxed kernel of the same user could unlink/re-bind that
+  kernel's sockets (messages are HMAC-signed, not encrypted).  nbgrader grades
+  one notebook at a time, and a kernel's processes die with it.
+
+Extensions: ipykernel loads ``graders.kernel.capture`` at start (env
+``RNN_COURSE_KERNEL_EXTENSIONS``, comma separated, empty = none) and the kernel
+fails to start if an extension cannot be loaded.
+
+CLI: ``python -m graders.grading.sandbox install | selftest | run -f CONNECTION_FILE``.
+Only the standard library is imported at module level (the ``run`` path must be
+fast and must not import anything from the student's folder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+KERNEL_NAME = "rnn-course-sandbox"
+DISPLAY_NAME = "Python 3 (rnn-course sandbox)"
+PACKAGE_DIR = Path(__file__).resolve().parents[1]  # .../graders (bound into the sandbox)
+#: The script the kernel spec runs: a stable path (installed kernel specs name it).
+LAUNCH_SCRIPT = PACKAGE_DIR / "sandbox.py"
+
+ENV_MEMORY = "RNN_COURSE_KERNEL_MEMORY"  # e.g. "4G", "6000M", bytes
+ENV_EXTENSIONS = "RNN_COURSE_KERNEL_EXTENSIONS"  # comma separated, "" = none
+DEFAULT_MEMORY = "4G"
+DEFAULT_EXTENSIONS = "graders.kernel.capture"
+FILE_SIZE_LIMIT = "1G"  # RLIMIT_FSIZE: largest file the kernel may write
+TMPFS_SIZE = 1 << 30  # /tmp (and HOME) inside the sandbox
+SANDBOX_HOME = "/tmp/home"
+
+# Small, secret-free parts of /etc that Python, matplotlib & co. may look at.
+ETC_FILES = (
+    "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "passwd", "group",
+    "nsswitch.conf", "localtime", "hosts", "mime.types", "fonts", "ssl",
+)
+# Variables passed from the grader's environment into the kernel (nothing else is).
+# JPY_PARENT_PID only silences ipykernel's "Ctrl-C will not work" banner: its parent
+# poller cannot see that pid from inside the pid namespace and stays idle.
+ENV_PASSTHROUGH = (
+    "LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONHASHSEED", "JPY_PARENT_PID", "OMP_NUM_THREADS",
+    "TF_ENABLE_ONEDNN_OPTS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "KERAS_BACKEND",
+)
+
+INSTALL_HINT = (
+    "The rnn-course sandbox kernel needs bubblewrap (bwrap) and prlimit (util-linux).\n"
+    "Install them, e.g.  apt-get install bubblewrap util-linux   (Debian/Ubuntu)\n"
+    "                    dnf install bubblewrap util-linux       (Fedora/RHEL)\n"
+    "then check with:    python -m graders.grading.sandbox selftest\n"
+    "The kernel refuses to run student code unsandboxed."
+)
+
+
+class SandboxError(RuntimeError):
+    """The sandbox cannot be set up; the kernel must not start."""
+
+
+# --------------------------------------------------------------------------- paths
+def runtime_dir() -> Path:
+    """Private (0700, owned by us, not a symlink) directory for the ipc sockets."""
+    base = os.environ.get("XDG_RUNTIME_DIR")
+    if not base or not os.path.isdir(base):
+        base = "/tmp"
+    path = Path(base) / f"rnn-course-sandbox-{os.getuid()}"
+    try:
+        path.mkdir(mode=0o700)
+    except FileExistsError:
+        pass
+    st = os.lstat(path)
+    if not os.path.isdir(path) or os.path.islink(path) or st.st_uid != os.getuid():
+        raise SandboxError(f"{path} is not a directory owned by uid {os.getuid()}; remove it")
+    os.chmod(path, 0o700)
+    return path
+
+
+def ipc_ip() -> str:
+    """Absolute ipc 'ip' for jupyter_client: sockets are created as ``<ip>-<port>``.
+
+    One directory per grading process, so that two graders running at once (two nbgrader
+    runs, a test suite beside a self-check) never pick the same socket names, and a kernel
+    sees only the sockets of its own grading run.
+    """
+    path = runtime_dir() / str(os.getpid())
+    path.mkdir(mode=0o700, exist_ok=True)
+    return str(path / "kernel")
+
+
+def _parse_size(text: str) -> int:
+    text = text.strip().upper().removesuffix("IB").removesuffix("B")
+    mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}.get(text[-1:], 1)
+    return int(float(text.rstrip("KMGT")) * mult)
+
+
+def memory_limit() -> int:
+    return _parse_size(os.environ.get(ENV_MEMORY) or DEFAULT_MEMORY)
+
+
+def extensions() -> list[str]:
+    raw = os.environ.get(ENV_EXTENSIONS, DEFAULT_EXTENSIONS)
+    return [e.strip() for e in raw.split(",") if e.strip()]
+
+
+# --------------------------------------------------------------------------- command
+def _require_tools() -> tuple[str, str]:
+    bwrap, prlimit = shutil.which("bwrap"), shutil.which("prlimit")
+    if not bwrap or not prlimit:
+        missing = " and ".join(n for n, p in (("bwrap", bwrap), ("prlimit", prlimit)) if not p)
+        raise SandboxError(f"{missing} not found on PATH.\n{INSTALL_HINT}")
+    return bwrap, prlimit
+
+
+def _ro_system_binds() -> list[str]:
+    args = ["--ro-bind", "/usr", "/usr"]
+    for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+        if os.path.islink(top):
+            args += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            args += ["--ro-bind", top, top]
+    for name in ETC_FILES:
+        args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    seen = {"/usr"}
+    # Base interpreter, venv (sys.prefix is the venv when run by the venv python),
+    # and the graders package directory (NOT its parent: that is the course root).
+    for path in (sys.base_prefix, sys.prefix, str(PACKAGE_DIR)):
+        real = os.path.realpath(path)
+        if any(real == s or real.startswith(s + "/") for s in seen):
+            continue
+        seen.add(real)
+        args += ["--ro-bind", real, real]
+        if path != real:  # keep the unresolved spelling working too
+            args += ["--ro-bind", real, path]
+    return args
+
+
+def _hide_notebooks(cwd: str) -> list[str]:
+    """Cover every ``*.ipynb`` below the kernel's folder with /dev/null.
+
+    bwrap binds are ``nodev``, so opening such a file fails with PermissionError.
+
+    nbgrader autogrades the notebooks of one assignment one after the other into
+    the same folder, so while notebook 2 runs, the already autograded notebook 1
+    (student code *plus its hidden tests*) lies next to it.  The kernel never
+    needs notebook files: nbclient sends the cells over ZMQ.
+    """
+    args = []
+    for dirpath, dirnames, filenames in os.walk(cwd):
+        args += [a for f in sorted(filenames) if f.endswith(".ipynb")
+                 for a in ("--ro-bind", "/dev/null", os.path.join(dirpath, f))]
+    return args
+
+
+_LAUNCHER = "import sys; del sys.path[0]; from ipykernel import kernelapp; kernelapp.launch_new_instance()"
+
+
+def kernel_command(connection_file: str, cwd: str | None = None,
+                   inner: list[str] | None = None, kernel_args: tuple[str, ...] = ()) -> list[str]:
+    """Full prlimit+bwrap argv running ``inner`` (default: ipykernel) in the sandbox.
+
+    ``kernel_args`` are extra ipykernel arguments (nbgrader appends
+    ``--HistoryManager.hist_file=:memory:`` to the kernel spec's argv).
+    """
+    bwrap, prlimit = _require_tools()
+    cwd = os.path.realpath(cwd or os.getcwd())
+    if cwd == "/" or os.path.exists(os.path.join(cwd, "gradebook.db")) or any(
+            os.path.realpath(p).startswith(cwd + "/") for p in (sys.prefix, str(PACKAGE_DIR))):
+        # e.g. a notebook run from the repository root: binding that read-write
+        # would expose gradebook.db, source/ and the venv.
+        raise SandboxError(f"refusing to bind {cwd} read-write: it contains the course/venv")
+    connection_file = os.path.realpath(connection_file)
+    with open(connection_file) as f:
+        info = json.load(f)
+    if info.get("transport") != "ipc" or not os.path.isabs(info.get("ip", "")):
+        raise SandboxError(
+            "the sandboxed kernel needs transport='ipc' with an absolute ip (the network "
+            "is unshared); call graders.sandbox.configure(c) in nbgrader_config.py or use "
+            "graders.grading.sandbox.notebook_client_kwargs()")
+    socket_dir = os.path.dirname(info["ip"])
+
+    if inner is None:
+        # Like ``python -m ipykernel_launcher`` but the module cannot come from the
+        # cwd (the student's folder); IPython re-adds cwd after the stdlib later.
+        inner = [sys.executable, "-c", _LAUNCHER, "-f", connection_file,
+                 "--InteractiveShellApp.reraise_ipython_extension_failures=True"]
+        inner += [f"--ext={ext}" for ext in extensions()] + list(kernel_args)
+
+    env = {
+        "PATH": f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": SANDBOX_HOME,
+        "MPLCONFIGDIR": f"{SANDBOX_HOME}/.config/matplotlib",
+        "LANG": "C.UTF-8",
+        "PYTHONPATH": str(PACKAGE_DIR.parent),  # only graders/ is bound below it
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+    }
+    env.update({k: os.environ[k] for k in ENV_PASSTHROUGH if k in os.environ})
+    mem = memory_limit()
+    return [
+        prlimit, f"--as={mem}", f"--fsize={_parse_size(FILE_SIZE_LIMIT)}", "--",
+        bwrap,
+        "--unshare-user", "--disable-userns", "--cap-drop", "ALL",
+        "--unshare-pid", "--as-pid-1", "--unshare-net", "--unshare-ipc",
+        "--unshare-uts", "--hostname", "sandbox", "--unshare-cgroup-try",
+        "--die-with-parent", "--clearenv",
+        *[a for k, v in env.items() for a in ("--setenv", k, v)],
+        # /tmp first: the course or its venv may live below /tmp (a CI clone), and a tmpfs
+        # mounted after their binds would hide them.
+        "--size", str(TMPFS_SIZE), "--tmpfs", "/tmp",
+        "--dir", SANDBOX_HOME,
+        *_ro_system_binds(),
+        "--dev", "/dev",
+        "--proc", "/proc", "--remount-ro", "/proc",
+        "--bind", cwd, cwd,
+        *_hide_notebooks(cwd),
+        "--bind", socket_dir, socket_dir,
+        "--ro-bind", connection_file, connection_file,
+        "--remount-ro", "/",
+        "--chdir", cwd,
+        "--", *inner,
+    ]
+
+
+def run(connection_file: str, kernel_args: tuple[str, ...] = ()) -> None:
+    """Kernel-spec entry point: replace this process by the sandboxed kernel."""
+    try:
+        argv = kernel_command(connection_file, kernel_args=kernel_args)
+    except (SandboxError, OSError) as exc:
+        sys.stderr.write(f"\n*** rnn-course sandbox: kernel NOT started ***\n{exc}\n\n")
+        sys.stderr.flush()
+        sys.exit(3)
+    os.execv(argv[0], argv)
+
+
+# --------------------------------------------------------------------------- jupyter glue
+def install_kernelspec(prefix: str = sys.prefix) -> Path:
+    """Write ``<prefix>/share/jupyter/kernels/rnn-course-sandbox/kernel.json``."""
+    kdir = Path(prefix) / "share" / "jupyter" / "kernels" / KERNEL_NAME
+    kdir.mkdir(parents=True, exist_ok=True)
+    spec = {
+        # -I: isolated mode, so nothing in the student's cwd can shadow this module.
+        "argv": [os.path.abspath(sys.executable), "-I", str(LAUNCH_SCRIPT),
+                 "run", "-f", "{connection_file}"],
+        "display_name": DISPLAY_NAME,
+        "language": "python",
+        # a SIGINT sent to the kernel's process group would kill bwrap itself
+        "interrupt_mode": "message",
+        "env": {"TF_CPP_MIN_LOG_LEVEL": "3"},
+        "metadata": {"debugger": False},
+    }
+    (kdir / "kernel.json").write_text(json.dumps(spec, indent=1) + "\n")
+    return kdir / "kernel.json"
+
+
+def configure(c) -> None:
+    """Make plain ``nbgrader autograde``/``validate`` execute in the sandbox.
+
+    Call from ``nbgrader_config.py``: ``from graders.sandbox import configure; configure(c)``.
+    """
+    c.Execute.kernel_name = KERNEL_NAME
+    c.KernelManager.transport = "ipc"
+    c.KernelManager.ip = ipc_ip()  # absolute: grader and kernel have different cwds
+
+
+def notebook_client_kwargs(config=None) -> dict:
+    """kwargs for ``nbclient.NotebookClient(nb, **kwargs)`` using the very same sandbox.
+
+    The client creates (and, because it owns it, shuts down) its own kernel
+    manager from this config; passing ``km=`` instead would leave the kernel
+    running after ``execute()``.  ``config`` (a traitlets Config) is extended.
+    """
+    from traitlets.config import Config
+
+    config = Config() if config is None else config
+    configure(config)
+    return {"kernel_name": KERNEL_NAME, "config": config}
+
+
+def kernel_manager(**kwargs):
+    """A jupyter_client KernelManager for the sandbox kernel (caller shuts it down)."""
+    from jupyter_client.manager import KernelManager
+
+    return KernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=ipc_ip(), **kwargs)
+
+
+# --------------------------------------------------------------------------- selftest
+_PROBE = r"""
+import os, socket, sys
+def check(name, ok, detail=""):
+    print(("PASS " if ok else "FAIL ") + name + (f"  ({detail})" if detail else ""))
+status = dict(l.split(":\t", 1) for l in open("/proc/self/status").read().splitlines() if ":\t" in l)
+check("no capabilities", int(status["CapEff"], 16) == 0 and int(status["CapBnd"], 16) == 0)
+check("pid namespace", os.getpid() == 1, f"pid {os.getpid()}")
+ifaces = [l.split(":")[0].strip() for l in open("/proc/net/dev").read().splitlines()[2:]]
+check("network unshared", ifaces == ["lo"], f"interfaces {ifaces}")
+try:
+    socket.create_connection(("1.1.1.1", 53), timeout=2).close(); net = False
+except OSError as e:
+    net = True; err = e
+check("no outbound connection", net)
+outside = sys.argv[1]
+check("course directory invisible", not os.path.exists(outside), outside)
+try:
+    open("/etc/sandbox-probe", "w"); ro = False
+except OSError:
+    ro = True
+check("root filesystem read-only", ro)
+open("probe-ok", "w").write("x"); os.remove("probe-ok")
+check("notebook folder writable", True)
+try:
+    bytearray(int(sys.argv[2]) + (1 << 30)); mem = False
+except MemoryError:
+    mem = True
+check("memory limit enforced", mem, f"{int(sys.argv[2]) >> 20} MiB")
+"""
+
+
+def selftest() -> int:
+    """Print whether the sandbox works on this machine; return a shell exit code."""
+    import subprocess
+    import tempfile
+
+    print(f"python      : {sys.executable}")
+    for tool in ("bwrap", "prlimit"):
+        path = shutil.which(tool)
+        ver = subprocess.run([path, "--version"], capture_output=True, text=True).stdout.strip() if path else ""
+        print(f"{tool:12}: {path or 'MISSING'} {ver}")
+    try:
+        _require_tools()
+    except SandboxError as exc:
+        print(exc)
+        return 1
+    print(f"memory limit: {memory_limit() >> 20} MiB   extensions: {extensions() or 'none'}")
+    failed = False
+    with tempfile.TemporaryDirectory() as course:
+        nbdir = Path(course) / "autograded" / "student" / "assignment"
+        nbdir.mkdir(parents=True)
+        (Path(course) / "gradebook.db").write_text("secret")
+        cf = nbdir.parent / "conn.json"
+        cf.write_text(json.dumps({"transport": "ipc", "ip": ipc_ip()}))
+        inner = [sys.executable, "-c", _PROBE, f"{course}/gradebook.db", str(memory_limit())]
+        argv = kernel_command(str(cf), str(nbdir), inner=inner)
+        print("command     :", " ".join(argv[:-len(inner)]), sys.executable, "-c <probe>")
+        t0 = time.perf_counter()
+        res = subprocess.run(argv, cwd=nbdir, capture_output=True, text=True)
+        print(f"probe       : exit {res.returncode} in {time.perf_counter() - t0:.2f}s")
+        print(res.stdout + res.stderr, end="")
+        failed = res.returncode != 0 or "FAIL" in res.stdout or "PASS" not in res.stdout
+
+        from jupyter_client.kernelspec import NoSuchKernel, KernelSpecManager
+        try:
+            KernelSpecManager().get_kernel_spec(KERNEL_NAME)
+        except NoSuchKernel:
+            print(f"kernel spec : {KERNEL_NAME} NOT installed (python -m graders.grading.sandbox install)")
+            return 1
+        km = kernel_manager()
+        t0 = time.perf_counter()
+        try:
+            km.start_kernel(cwd=str(nbdir))
+            kc = km.client()
+            kc.start_channels()
+            kc.wait_for_ready(timeout=60)
+            out = []
+            reply = kc.execute_interactive(
+                "import os; print(os.getpid(), sorted(os.listdir('/')))", timeout=30,
+                output_hook=lambda msg: out.append(msg["content"].get("text", "")))
+            ok = reply["content"]["status"] == "ok" and "".join(out).startswith("1 ")
+            print(f"kernel      : {'PASS' if ok else 'FAIL'} started and executed in "
+                  f"{time.perf_counter() - t0:.2f}s; pid, / inside: {''.join(out).strip()}")
+            failed |= not ok
+            kc.stop_channels()
+        except Exception as exc:  # report, don't crash the diagnosis
+            print(f"kernel      : FAIL {type(exc).__name__}: {exc} (kernel stderr above; "
+                  f"{ENV_EXTENSIONS}={','.join(extensions())!r})")
+            failed = True
+        finally:
+            if km.has_kernel:
+                km.shutdown_kernel(now=True)
+    print("sandbox OK" if not failed else "sandbox NOT working")
+    return int(failed)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m graders.grading.sandbox", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p_run = sub.add_parser("run", help="start the sandboxed kernel (used by kernel.json)")
+    p_run.add_argument("-f", dest="connection_file", required=True)
+    p_inst = sub.add_parser("install", help="install the kernel spec into this venv")
+    p_inst.add_argument("--prefix", default=sys.prefix)
+    sub.add_parser("selftest", help="check that bwrap/prlimit work here")
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.cmd != "run":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.cmd == "run":
+        run(args.connection_file, tuple(extra))
+    elif args.cmd == "install":
+        print(install_kernelspec(args.prefix))
+    elif args.cmd == "selftest":
+        return selftest()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
