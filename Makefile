@@ -8,7 +8,7 @@ export PATH := $(BIN):$(PATH)
 .PHONY: demo test test-fast corpus install release clean help
 
 help:
-	@echo "make demo       set up .venv (pinned), release the assignment, grade the sample submissions"
+	@echo "make demo       set up .venv (pinned), release the assignment, grade the sample class on Dask, summary"
 	@echo "make test       set up .venv (pinned), run the whole test suite (what CI runs)"
 	@echo "make test-fast  the tests that run no whole notebook (a few minutes)"
 	@echo "make corpus     grade the whole corpus of 71 submissions through nbgrader, print the table (~15 min)"
@@ -36,6 +36,8 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed
 	@command -v chromium >/dev/null 2>&1 || { echo "installing chromium (renders a feedback report in a test)"; \
 	  (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1 || echo "chromium not installed: the render test will be skipped"; }
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { echo "installing postgresql (a throwaway server for the PostgreSQL gradebook tests)"; \
+	  (apt-get update -qq && apt-get install -y -qq postgresql) >/dev/null 2>&1 || echo "postgresql not installed: its tests will be skipped (they fail under CI)"; }
 	$(BIN)/python -m pytest -p no:cacheprovider -ra
 
 test-fast: $(VENV)/.installed

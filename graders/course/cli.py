@@ -1,110 +1,148 @@
-"""``rnn-course``: the instructor's and the student's verbs for the "RNN Architecture" assignment.
+"""``rnn-course``: the instructor's and the student's verbs, a thin layer over
+:mod:`graders.course.verbs` (one Python function per verb).
 
-Every instructor verb runs nbgrader's own app in the course folder, so ``nbgrader_config.py``
-(sandboxed kernel, timeouts) applies exactly as it does to plain ``nbgrader`` commands.
+Instructor verbs act on a course folder (the one holding ``nbgrader_config.py``: the current
+folder, or ``--course DIR``) and an assignment (``--assignment``, default: the course's only
+one). The terminal shows progress and a summary; nbgrader's and the kernels' full logs go to
+files under ``grading/<assignment>/`` that the summary names.
 """
 from __future__ import annotations
 
 import argparse
-import os
 import runpy
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
-from ..instructions import ASSIGNMENT
+from ..grading.coursedir import CourseError
+from ..grading.settings import help_of
+from . import verbs
 
 REPO = Path(__file__).resolve().parents[2]
-SAMPLES = REPO / "tests" / "files" / "submissions"
 
 DESCRIPTION = """\
 The auto-graded "RNN Architecture" assignment (exploding and vanishing gradients).
 
-Instructors, in order:  release -> (students submit into submitted/) -> grade -> feedback -> export
-Students:               check NOTEBOOK   (grade your own notebook before submitting)
-Everything at once on the sample submissions:  demo
+Instructors, in the course folder:  release -> (submissions in submitted/) -> grade -> feedback -> export
+Students:                           check NOTEBOOK   (grade your own notebook before submitting)
+Everything at once on the sample class:  demo
 """
 
 
-def _env() -> dict:
-    """nbgrader runs `alembic` as a subprocess: this interpreter's bin must be on PATH."""
-    env = dict(os.environ)
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    return env
+# ----------------------------------------------------------------------------- progress
+class Progress:
+    """A progress bar (done/total, failures so far, ETA) on a terminal; a line per
+    submission elsewhere (CI logs, a file)."""
+
+    def __init__(self, stream=None):
+        from rich.console import Console
+
+        self.console = Console(file=stream or sys.stdout, highlight=False)
+        self.bar = None
+        self.failed = 0
+        self.done = 0
+        self.total = 0
+
+    def __call__(self, event: str, **info) -> None:
+        if event == "start":
+            self.total = info["total"]
+            skipped = info.get("skipped", 0)
+            self.console.print(f"{self.total} submissions to grade"
+                               + (f", {skipped} already graded with the same files (--force "
+                                  f"grades them again)" if skipped else ""))
+            if self.total and self.console.is_terminal:
+                from rich.progress import (BarColumn, MofNCompleteColumn, Progress as Bar,
+                                           TextColumn, TimeElapsedColumn, TimeRemainingColumn)
+
+                self.bar = Bar(TextColumn("grading"), BarColumn(), MofNCompleteColumn(),
+                               TextColumn("{task.fields[failed]} failed"), TimeElapsedColumn(),
+                               TextColumn("ETA"), TimeRemainingColumn(), console=self.console,
+                               transient=True)
+                self.bar.start()
+                self.task = self.bar.add_task("grading", total=self.total, failed=0)
+            return
+        self.done += 1
+        if event == "done":
+            record = info["record"]
+            if record.outcome != "graded":
+                self.failed += record.outcome == "failed"
+            line = (f"[{self.done}/{self.total}] {record.student}: {record.outcome}"
+                    + (f" {record.score:g}/{record.max_score:g}" if record.score is not None else "")
+                    + (f" in {record.seconds:.0f} s" if record.seconds else "")
+                    + (f" ({record.reason})" if record.reason else ""))
+        else:
+            self.failed += 1
+            line = f"[{self.done}/{self.total}] {info['student']}: not graded ({info['reason']})"
+        if self.bar is not None:
+            self.bar.update(self.task, advance=1, failed=self.failed)
+            if self.done >= self.total:
+                self.close()
+        else:
+            self.console.print(line, markup=False)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
 
 
-def nbgrader(*args: str, course: Path = REPO) -> int:
-    """Run one nbgrader app in the course folder; return its exit code."""
-    cmd = [sys.executable, "-m", "nbgrader", *args]
-    print("$ nbgrader " + " ".join(args), flush=True)
-    return subprocess.call(cmd, cwd=course, env=_env())
+# ----------------------------------------------------------------------------- verbs
+def _course(args) -> Path:
+    return verbs.cdir.find_course(args.course)
+
+
+def _assignment(args) -> str:
+    return verbs.assignment_of(_course(args), args.assignment)
 
 
 def cmd_release(args) -> int:
-    return nbgrader("generate_assignment", ASSIGNMENT, "--force")
+    folder = verbs.release(course=_course(args), assignment=_assignment(args))
+    print(f"released: {folder}")
+    return 0
+
+
+def _print_run(run) -> int:
+    print()
+    print(run.summary_text.rstrip())
+    if run.errors:
+        print("\nNot graded because the grading machinery failed (run `rnn-course grade` "
+              "again to retry them):")
+        for student, reason in run.errors.items():
+            print(f"  {student}: {reason}")
+    if run.interrupted:
+        print(f"\nInterrupted: {len(run.graded)} graded in this run. Run the same command "
+              f"again to grade the rest.")
+    return run.exit_code
 
 
 def cmd_grade(args) -> int:
-    extra = [f"--student={args.student}"] if args.student else []
-    code = nbgrader("autograde", ASSIGNMENT, *extra, *(["--force"] if args.force else []))
-    summary(Path(args.course))
-    return code
+    progress = Progress()
+    try:
+        run = verbs.grade(course=_course(args), assignment=_assignment(args),
+                          students=args.student or None, workers=args.workers,
+                          scheduler=args.scheduler, force=args.force, progress=progress)
+    finally:
+        progress.close()
+    return _print_run(run)
 
 
 def cmd_feedback(args) -> int:
-    """nbgrader's HTML feedback, extended with our per-instruction report at the top."""
-    extra = [f"--student={args.student}"] if args.student else []
-    code = nbgrader("generate_feedback", ASSIGNMENT, "--force", *extra)
-    return code or write_reports(REPO, args.student)
-
-
-def write_reports(course: Path, student: str | None = None) -> int:
-    from .report import write_reports as write
-
-    paths = write(course=course, student=student)
-    print(f"feedback reports: {len(paths)} written under {course / 'feedback'}")
-    return 0 if paths else 1
+    pages = verbs.feedback(course=_course(args), assignment=_assignment(args),
+                           student=args.student)
+    print(f"feedback: {len(pages)} pages under {_course(args) / 'feedback'}")
+    return 0 if pages else 1
 
 
 def cmd_export(args) -> int:
-    return nbgrader("export", f"--to={Path(args.to).resolve()}")
+    path = verbs.export(course=_course(args), to=args.to)
+    print(f"grades: {path}")
+    return 0
 
 
 def cmd_summary(args) -> int:
-    return 0 if summary(Path(args.course)) else 1
-
-
-def summary(course: Path) -> bool:
-    """Print every student's points per instruction from the gradebook."""
-    from nbgrader.api import Gradebook, MissingEntry
-
-    from ..instructions import INSTRUCTIONS
-
-    db = course / "gradebook.db"
-    if not db.exists():
-        print("No gradebook yet: run `rnn-course grade` first.")
-        return False
-    with Gradebook(f"sqlite:///{db}") as gb:
-        try:
-            assignment = gb.find_assignment(ASSIGNMENT)
-        except MissingEntry:
-            print(f"The gradebook has no assignment {ASSIGNMENT!r}: run `rnn-course release`.")
-            return False
-        ids = list(INSTRUCTIONS)
-        print("\n" + "student".ljust(16) + "".join(i[:18].ljust(19) for i in ids) + "total")
-        for sub in sorted(assignment.submissions, key=lambda s: s.student.id):
-            row = sub.student.id[:15].ljust(16)
-            for instruction in INSTRUCTIONS.values():
-                try:
-                    grade = gb.find_grade(instruction.test_cell, instruction.notebook, ASSIGNMENT,
-                                          sub.student.id)
-                    row += f"{grade.score:g}/{grade.max_score:g}".ljust(19)
-                except MissingEntry:
-                    row += "-".ljust(19)
-            row += f"{sub.score:g}/{sub.max_score:g}"
-            print(row)
-    return True
+    text, paths = verbs.class_summary(course=_course(args), assignment=_assignment(args))
+    print(text.rstrip())
+    return 0
 
 
 def cmd_check(args) -> int:
@@ -147,28 +185,24 @@ def cmd_data(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    """Release, grade the shipped sample submissions, feedback, export, summary."""
-    course = REPO
-    if nbgrader("generate_assignment", ASSIGNMENT, "--force"):
-        return 1
-    submitted = course / "submitted"
-    for student in sorted(p for p in SAMPLES.iterdir() if p.is_dir()):
-        dest = submitted / student.name / ASSIGNMENT
-        if dest.exists():
-            shutil.rmtree(dest)
-        shutil.copytree(student / ASSIGNMENT, dest)
-        print(f"sample submission: {student.name}")
-    if nbgrader("autograde", ASSIGNMENT, "--force"):
-        return 1
-    if nbgrader("generate_feedback", ASSIGNMENT, "--force") or write_reports(course):
-        return 1
-    grades = course / "grades.csv"
-    if nbgrader("export", f"--to={grades}"):
-        return 1
-    summary(course)
-    print(f"\nFeedback (HTML, one folder per student): {course / 'feedback'}")
-    print(f"Grades for the LMS (CSV): {grades}")
-    return 0
+    """Release, grade the shipped sample class on Dask, feedback, export, summary."""
+    progress = Progress()
+    try:
+        result = verbs.demo(course=_course(args), progress=progress, workers=args.workers)
+    finally:
+        progress.close()
+    code = _print_run(result.run)
+    print(f"\nFeedback (HTML, one folder per student): {_course(args) / 'feedback'}")
+    print(f"Grades for the LMS (CSV): {result.grades}")
+    return code
+
+
+def _course_options(p: argparse.ArgumentParser, assignment: bool = True) -> None:
+    p.add_argument("--course", default=None, metavar="DIR",
+                   help="the course folder, holding nbgrader_config.py (default: here)")
+    if assignment:
+        p.add_argument("--assignment", default=None,
+                       help="the assignment (default: the course's only one in source/)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -178,26 +212,35 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("release", help="make the student version in release/ from source/ "
                        "(nbgrader generate_assignment)")
+    _course_options(s)
     s.set_defaults(func=cmd_release)
 
-    s = sub.add_parser("grade", help="autograde submitted/<student>/rnn_architecture/ in the "
-                       "sandboxed kernel (nbgrader autograde) and print the gradebook")
-    s.add_argument("--student", help="grade only this student id")
-    s.add_argument("--force", action="store_true", help="grade again students already graded")
-    s.add_argument("--course", default=str(REPO), help=argparse.SUPPRESS)
+    s = sub.add_parser("grade", help="grade every submission under submitted/ in parallel on "
+                       "Dask (sandboxed kernels, nbgrader autograde's scores), resumable; "
+                       "prints the class summary")
+    _course_options(s)
+    s.add_argument("--student", action="append", metavar="ID",
+                   help="grade only this student (repeat for several)")
+    s.add_argument("--workers", type=int, default=None, help=help_of("workers"))
+    s.add_argument("--scheduler", default=None, metavar="ADDRESS", help=help_of("scheduler"))
+    s.add_argument("--force", action="store_true",
+                   help="grade again submissions already graded with the same files")
     s.set_defaults(func=cmd_grade)
 
     s = sub.add_parser("feedback", help="write each student's HTML feedback into feedback/: "
                        "nbgrader's page with a report on top (points, mistakes, hints, plots)")
+    _course_options(s)
     s.add_argument("--student", help="only this student id")
     s.set_defaults(func=cmd_feedback)
 
-    s = sub.add_parser("export", help="write all grades as CSV for the LMS (nbgrader export)")
+    s = sub.add_parser("export", help="write all grades as CSV (nbgrader export)")
+    _course_options(s, assignment=False)
     s.add_argument("--to", default="grades.csv", help="CSV file to write (default: grades.csv)")
     s.set_defaults(func=cmd_export)
 
-    s = sub.add_parser("summary", help="print every student's points per instruction")
-    s.add_argument("--course", default=str(REPO), help=argparse.SUPPRESS)
+    s = sub.add_parser("summary", help="the class summary again (outcomes, scores, pass rate "
+                       "per instruction, slowest), from the gradebook; writes the PNG too")
+    _course_options(s)
     s.set_defaults(func=cmd_summary)
 
     s = sub.add_parser("check", help="students: grade your own notebook as the autograder will, "
@@ -215,8 +258,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="options passed to data/build.py")
     s.set_defaults(func=cmd_data)
 
-    s = sub.add_parser("demo", help="the whole pipeline on the sample submissions shipped in "
+    s = sub.add_parser("demo", help="the whole pipeline on the sample class shipped in "
                        "tests/files/submissions: release, grade, feedback, export, summary")
+    _course_options(s, assignment=False)
+    s.add_argument("--workers", type=int, default=None, help=help_of("workers"))
     s.set_defaults(func=cmd_demo)
     return p
 
@@ -228,7 +273,14 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "build_args", None) and args.build_args[0] == "--":
         args.build_args = args.build_args[1:]
-    return args.func(args)
+    try:
+        return args.func(args)
+    except (CourseError, verbs.VerbError) as exc:
+        print(f"rnn-course {args.verb}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -34,9 +34,7 @@ import binascii
 import functools
 import json
 import logging
-import os
 import re
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +43,8 @@ from markupsafe import Markup, escape
 
 from ..kernel.hints import HINTS
 from ..grading.gradable import grade_id
+from ..grading.gradebook import cell_key, read_scores
+from ..grading.records import write_atomically
 from ..instructions import ASSIGNMENT, INSTRUCTIONS, NOTEBOOKS, Instruction, for_notebook
 
 log = logging.getLogger(__name__)
@@ -121,33 +121,32 @@ class NotebookReport:
 
 # -- reading the course folder ---------------------------------------------------------------
 class _Scores:
-    """Scores per (student, notebook, test cell) from nbgrader's gradebook, if there is one."""
+    """Scores per (student, instruction) from nbgrader's gradebook, if there is one.
 
-    def __init__(self, db: Path | None, assignment: str):
+    ``db`` is a gradebook URL (SQLite or PostgreSQL) or the path of a SQLite file; a missing
+    file means no gradebook (never create an empty one). Read once, through the one reader
+    of scores (:func:`graders.grading.gradebook.read_scores`).
+    """
+
+    def __init__(self, db: str | Path | None, assignment: str):
         self.assignment = assignment
-        self._gb = None
-        if db is not None and db.is_file():  # never create an empty gradebook
+        self._by_student = {}
+        if isinstance(db, Path):
+            db = f"sqlite:///{db}" if db.is_file() else None
+        if db:
             try:
-                from nbgrader.api import Gradebook
-
-                self._gb = Gradebook(f"sqlite:///{db}")
+                self._by_student = read_scores(db, assignment)
             except Exception as exc:
-                log.warning("gradebook %s could not be opened (%s): points are taken from the "
+                log.warning("gradebook %s could not be read (%s): points are taken from the "
                             "autograded notebooks", db, exc)
 
     def get(self, student: str, instruction: Instruction) -> float | None:
-        if self._gb is None:
-            return None
-        try:
-            grade = self._gb.find_grade(instruction.test_cell, instruction.notebook,
-                                        self.assignment, student)
-            return None if grade.score is None else float(grade.score)
-        except Exception:  # MissingEntry, or a gradebook of another layout
-            return None
+        scores = self._by_student.get(student)
+        value = scores.cells.get(cell_key(instruction.notebook, instruction.test_cell)) if scores else None
+        return None if value is None else value[0]
 
     def close(self):
-        if self._gb is not None:
-            self._gb.close()
+        pass
 
 
 def _students(course: Path, assignment: str) -> list[str]:
@@ -554,19 +553,6 @@ def _is_ours(page: str) -> bool:
     return f'<meta name="generator" content="{GENERATOR}">' in page[:2000]
 
 
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_report(report: NotebookReport, *, course: Path) -> Path:
     """Put ``report`` into its feedback page (or a standalone page); return the page's path."""
     path = (Path(course) / "feedback" / report.student / report.assignment
@@ -580,20 +566,21 @@ def write_report(report: NotebookReport, *, course: Path) -> Path:
         if page is not None and (_is_ours(page) or not _BODY.search(page)):
             page = None
     if page is None:
-        _write(path, render_page(report))
+        write_atomically(path, render_page(report))
     else:
-        _write(path, insert_section(page, render_section(report)))
+        write_atomically(path, insert_section(page, render_section(report)))
     return path
 
 
 def write_reports(*, course: Path, assignment: str = ASSIGNMENT, student: str | None = None,
-                  gradebook: Path | None = None) -> list[Path]:
+                  gradebook: Path | None = None, db_url: str | None = None) -> list[Path]:
     """Write the report of every notebook of every student (or of ``student``).
 
     Reads ``autograded/<student>/<assignment>/<notebook>.ipynb`` and writes
     ``feedback/<student>/<assignment>/<notebook>.html``: inserted at the top of nbgrader's
     feedback page when ``nbgrader generate_feedback`` wrote one, else a standalone page. Points
-    come from ``gradebook`` (default ``<course>/gradebook.db``) when it has them. A missing or
+    come from the gradebook at ``db_url`` (or the SQLite file ``gradebook``, default
+    ``<course>/gradebook.db``) when it has them. A missing or
     unreadable notebook yields a report saying so; an unexpected failure for one notebook is
     logged and the others are still written. Returns the pages written.
     """
@@ -608,7 +595,8 @@ def write_reports(*, course: Path, assignment: str = ASSIGNMENT, student: str | 
     if not students:
         log.warning("no student has an autograded or submitted %s in %s", assignment, course)
     written = []
-    scores = _Scores(Path(gradebook) if gradebook else course / "gradebook.db", assignment)
+    scores = _Scores(db_url or (Path(gradebook) if gradebook else course / "gradebook.db"),
+                     assignment)
     try:
         for sid in students:
             for notebook in NOTEBOOKS:

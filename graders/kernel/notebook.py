@@ -29,8 +29,13 @@ def judge(instruction_id: str, namespace: Mapping[str, Any], workdir=None) -> Ch
         return instruction.run(state)
 
 
-def run_check(instruction_id: str, namespace: Mapping[str, Any]) -> CheckResult:
-    """Grade one instruction from inside the notebook (a hidden test cell)."""
+def run_check(instruction_id: str, namespace: Mapping[str, Any]) -> None:
+    """Grade one instruction from inside the notebook (a hidden test cell).
+
+    Returns nothing: a test cell's last value is its ``execute_result``, which nbgrader reads
+    as partial credit (and warns it "cannot be converted to a float"); the verdict travels as
+    the published JSON instead. :func:`judge` returns it for code that wants the object.
+    """
     __tracebackhide__ = True  # IPython hides this frame: the student sees only the message
     capture.ensure_loaded()
     record = capture.current_record()
@@ -46,5 +51,5 @@ def run_check(instruction_id: str, namespace: Mapping[str, Any]) -> CheckResult:
     if result.passed:
         print(f"{result.title}: passed ({result.points:g}/{result.max_points:g} points). "
               f"{result.message}")
-        return result
+        return None
     raise InstructionFailed(f"{result.title} (0/{result.max_points:g} points): {result.message}")

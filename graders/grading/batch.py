@@ -1,0 +1,516 @@
+"""Grade a whole class in parallel on Dask distributed: resumable, quiet, one record each.
+
+How a class is graded (:func:`grade_class`)
+------------------------------------------
+* The coordinator (the instructor's ``rnn-course grade``) finds ``submitted/<student>/<a>/``
+  and skips every submission already graded with the same files (its record's digest), unless
+  ``force``.
+* Each remaining submission travels to a Dask worker **as data** (its files), with the course
+  bundle (``nbgrader_config.py``, the assignment's data files and a gradebook holding only the
+  assignment's cells, sent once per worker): no shared filesystem is assumed.
+* The worker (:func:`execute_submission`) runs the course's own ``nbgrader autograde`` in a
+  private course folder, up to its ``Execute`` step (the sandboxed kernel, the course's limits),
+  and sends back the executed notebooks and the log, as data. Whatever the student's code does,
+  the task returns an :class:`Execution`; it raises only for a fault of the grading machinery,
+  and Dask hands a submission whose worker died to another worker (``allowed-failures``).
+* The coordinator alone writes the course: it runs ``nbgrader autograde`` for that student in
+  the real course folder with the executed notebooks replayed (:mod:`graders.grading.replay`),
+  so the gradebook (SQLite or PostgreSQL) has one writer and the scores are those of a plain
+  serial ``nbgrader autograde``; then it writes the student's :class:`~records.Record`.
+
+Killed half way, a run leaves finished students recorded and the others without a record:
+running it again grades only those.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import glob
+import hashlib
+import logging
+import os
+import re
+import shutil
+import socket
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import coursedir as cdir
+from .gradebook import open_gradebook, read_scores, structure_copy
+from .records import Record, Store, write_atomically
+from .replay import FAILED_SUFFIX, execution_only, replaying
+from .settings import BatchGrading
+
+log = logging.getLogger(__name__)
+
+#: Environment variables that set a kernel's thread pools (passed into the sandbox).
+THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS")
+
+
+# ----------------------------------------------------------------------------- task data
+@dataclass
+class CourseBundle:
+    """What every worker needs of the course, sent once per worker."""
+
+    assignment: str
+    #: Text of the course's ``nbgrader_config.py``.
+    config_text: str
+    #: A SQLite gradebook with the assignment's structure only (no students).
+    gradebook: bytes
+    #: The assignment's files besides notebooks (data, weights), by relative path.
+    source_files: dict[str, bytes]
+    threads_per_kernel: int = 1
+
+    def data_manifest(self) -> str:
+        return files_digest(self.source_files)
+
+
+@dataclass
+class Submission:
+    """One student's submitted folder, as data."""
+
+    student: str
+    files: dict[str, bytes]
+    digest: str
+
+
+@dataclass
+class Execution:
+    """What a worker sends back: the executed notebooks, or why there are none."""
+
+    student: str
+    digest: str
+    #: Notebook name -> the notebook as ``Execute`` left it (nbformat JSON text).
+    notebooks: dict[str, str] = field(default_factory=dict)
+    #: Notebook name -> why it could not be executed (kernel died, timed out, ...).
+    failed: dict[str, str] = field(default_factory=dict)
+    #: The log of the worker's ``nbgrader autograde`` and of the kernels.
+    log: str = ""
+    seconds: float = 0.0
+    worker: str = ""
+
+
+def files_digest(files: dict[str, bytes]) -> str:
+    h = hashlib.sha256()
+    for name in sorted(files):
+        h.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    return h.hexdigest()
+
+
+def package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("rnn-course")
+    except PackageNotFoundError:  # pragma: no cover - run from a plain checkout
+        return "unknown"
+
+
+# ----------------------------------------------------------------------------- nbgrader in-process
+def run_autograde(config, assignment: str, student: str) -> dict:
+    """``nbgrader autograde ASSIGNMENT --student STUDENT --force`` in this process.
+
+    Returns nbgrader's ``capture_log`` dict: ``success``, ``log`` and, on failure, ``error``.
+    """
+    from nbgrader.apps.api import NbGraderAPI
+
+    api = NbGraderAPI(coursedir=cdir.coursedir(config), config=config)
+    return api.autograde(assignment, student, force=True, create=True)
+
+
+@contextlib.contextmanager
+def _stderr_to(path: Path):
+    """Send this process's fd 2 (and so the kernels' stderr: TensorFlow's start-up lines,
+    crash reports) to ``path`` while grading one submission."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(path, "ab") as f:
+        os.dup2(f.fileno(), 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]):
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _write_files(root: Path, files: dict[str, bytes]) -> None:
+    for name, data in files.items():
+        path = (root / name).resolve()
+        if not str(path).startswith(str(root.resolve()) + os.sep):
+            raise ValueError(f"refusing a file outside its folder: {name!r}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+#: What an exception raised while autograding means, for the instructor's summary.
+_MEANINGS = {
+    "DeadKernelError": "the kernel died (memory limit, os._exit, a crash)",
+    "UnresponsiveKernelError": "the kernel stopped answering (an endless loop eating memory?)",
+    "CellTimeoutError": "a cell ran past the time limit (Execute.timeout)",
+    "TimeoutError": "a cell ran past the time limit (Execute.timeout)",
+    "NotJSONError": "the notebook is not valid JSON (not saved from Jupyter?)",
+    "JSONDecodeError": "the notebook is not valid JSON (not saved from Jupyter?)",
+    "NotebookValidationError": "the notebook is not a valid Jupyter notebook",
+}
+_EXCEPTION = re.compile(r"^\s*(?:[\w]+\.)*(\w*(?:Error|Exception|Failed))(?::\s*(.*))?$")
+_WORKING_ON = re.compile(r"\[INFO\] (?:Sanitizing|Autograding) (.*?)(?:\.ipynb)?$")
+
+
+def failure_reason(log_text: str) -> str:
+    """Why nbgrader could not grade a submission, from its log: the notebook, what the
+    exception means and the exception itself (nbgrader's own "see the above traceback"
+    wrapper is skipped)."""
+    notebook, found = None, None
+    for line in log_text.splitlines():
+        working = _WORKING_ON.search(line)
+        if working:
+            notebook = os.path.basename(working.group(1))
+        match = _EXCEPTION.match(line)
+        if match and match.group(1) not in ("NbGraderException", "RemoteExecutionFailed"):
+            found = (notebook, match.group(1), (match.group(2) or "").strip())
+    if found is None:
+        lines = [ln.strip() for ln in log_text.splitlines() if ln.strip()]
+        return lines[-1][:300] if lines else "unknown error (see the log)"
+    notebook, name, message = found
+    meaning = _MEANINGS.get(name, "grading stopped with an error")
+    where = f"{notebook}: " if notebook else ""
+    return f"{where}{meaning} ({name}: {message[:200]})" if message else f"{where}{meaning} ({name})"
+
+
+def execute_submission(bundle: CourseBundle, submission: Submission) -> Execution:
+    """Dask task: execute one submission's notebooks with the course's own nbgrader pipeline.
+
+    Runs on a worker, in a private course folder that is removed afterwards. A student's
+    mistake, a crash of the student's kernel or an unreadable notebook comes back as an
+    :class:`Execution` saying so; only a fault of the grading machinery raises.
+    """
+    started = time.perf_counter()
+    result = Execution(submission.student, submission.digest, worker=_worker_name())
+    with tempfile.TemporaryDirectory(prefix="rnn-course-grade-") as tmp:
+        root = Path(tmp)
+        (root / cdir.CONFIG_FILE).write_text(bundle.config_text, encoding="utf-8")
+        (root / "gradebook.db").write_bytes(bundle.gradebook)
+        _write_files(root / "source" / bundle.assignment, bundle.source_files)
+        submitted = root / "submitted" / submission.student / bundle.assignment
+        submitted.mkdir(parents=True)
+        _write_files(submitted, submission.files)
+        executed = root / "executed"
+        kernel_log = root / "kernels.log"
+
+        config = cdir.load_config(root)
+        config.CourseDirectory.root = str(root)
+        config.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
+        config.Autograde.autograde_preprocessors = execution_only(config)
+        config.KeepExecuted.directory = str(executed)
+        threads = str(bundle.threads_per_kernel)
+        env = {k: threads for k in THREAD_VARIABLES} if bundle.threads_per_kernel else {}
+        with _environment(env), _stderr_to(kernel_log):
+            outcome = run_autograde(config, bundle.assignment, submission.student)
+
+        log_text = outcome.get("log") or ""
+        if not outcome.get("success") and outcome.get("error"):
+            log_text += "\n" + outcome["error"]
+        kernels = kernel_log.read_text(errors="replace") if kernel_log.exists() else ""
+        result.log = log_text + ("\n--- kernel output (stderr) ---\n" + kernels if kernels.strip() else "")
+        for path in sorted(executed.glob("*.ipynb")) if executed.is_dir() else []:
+            result.notebooks[path.stem] = path.read_text(encoding="utf-8")
+        if not outcome.get("success"):
+            reason = failure_reason(log_text)
+            for nb in sorted(submitted.glob("*.ipynb")):
+                if nb.stem not in result.notebooks:
+                    result.failed[nb.stem] = reason
+            if not result.failed:  # failed before any notebook (e.g. unreadable files)
+                result.failed["*"] = reason
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _worker_name() -> str:
+    try:
+        from distributed import get_worker
+
+        return get_worker().address
+    except (ImportError, ValueError):
+        return socket.gethostname()
+
+
+# ----------------------------------------------------------------------------- coordinator
+@dataclass
+class GradeRun:
+    """What one ``grade_class`` call did."""
+
+    #: Records written by this run, in the order they finished.
+    graded: list[Record] = field(default_factory=list)
+    #: Students skipped: already graded with the same files.
+    skipped: list[str] = field(default_factory=list)
+    #: Students not graded because the grading machinery failed (graded again next run).
+    errors: dict[str, str] = field(default_factory=dict)
+    interrupted: bool = False
+    seconds: float = 0.0
+    summary_files: dict = field(default_factory=dict)
+    summary_text: str = ""
+
+    @property
+    def exit_code(self) -> int:
+        if self.interrupted:
+            return 130
+        return 1 if self.errors else 0
+
+
+def make_bundle(config, assignment: str, threads_per_kernel: int) -> CourseBundle:
+    url = cdir.db_url(config)
+    root = Path(cdir.coursedir(config).root)
+    with tempfile.TemporaryDirectory(prefix="rnn-course-template-") as tmp:
+        template = structure_copy(url, Path(tmp) / "gradebook.db").read_bytes()
+    return CourseBundle(assignment=assignment,
+                        config_text=(root / cdir.CONFIG_FILE).read_text(encoding="utf-8"),
+                        gradebook=template,
+                        source_files=cdir.source_files(config, assignment),
+                        threads_per_kernel=threads_per_kernel)
+
+
+def _check_assignment(url: str, assignment: str) -> None:
+    from nbgrader.api import MissingEntry
+
+    with open_gradebook(url) as gb:
+        try:
+            gb.find_assignment(assignment)
+        except MissingEntry:
+            raise cdir.CourseError(
+                f"the gradebook has no assignment {assignment!r}: release it first "
+                f"(rnn-course release, or nbgrader generate_assignment {assignment})") from None
+
+
+def _flags(config, assignment: str, student: str) -> list[str]:
+    """Test cells that published no verdict (see ``RequireVerdict``): worth a look."""
+    import nbformat
+
+    cd = cdir.coursedir(config)
+    folder = Path(cd.format_path(cd.autograded_directory, student, assignment))
+    found = []
+    for path in sorted(folder.glob("*.ipynb")):
+        try:
+            nb = nbformat.read(str(path), as_version=4)
+        except Exception:  # noqa: BLE001 - nbgrader wrote it; unreadable = nothing to flag
+            continue
+        for cell in nb.cells:
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "error" and output.get("ename") == "NoVerdict":
+                    grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+                    found.append(f"{path.stem}/{grade_id}: {output.get('evalue')}")
+    return found
+
+
+class Coordinator:
+    """Writes what the workers executed into the course, one student at a time."""
+
+    def __init__(self, *, config, assignment: str, store: Store, bundle: CourseBundle):
+        self.config = config
+        self.assignment = assignment
+        self.store = store
+        self.url = cdir.db_url(config)
+        self.version = package_version()
+        self.manifest = bundle.data_manifest()
+        self.pipeline = replaying(config)
+        # The data files were needed to execute, on the worker; the course's autograded/ (and
+        # so feedback/, which nbgrader copies from it) need no copy of them per student.
+        self.ignore = list(cdir.coursedir(config).ignore) + sorted(
+            {glob.escape(Path(name).name) for name in bundle.source_files})
+
+    def merge(self, execution: Execution) -> Record:
+        student = execution.student
+        staging = self.store.staging_dir / student
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        for name, text in execution.notebooks.items():
+            (staging / f"{name}.ipynb").write_text(text, encoding="utf-8")
+        for name, reason in execution.failed.items():
+            if name != "*":
+                (staging / f"{name}{FAILED_SUFFIX}").write_text(reason, encoding="utf-8")
+
+        before = self.store.read(student)
+        previous = read_scores(self.url, self.assignment, [student])[student].score
+        self.store.forget(student)  # until the gradebook has the new scores
+
+        config = copy.deepcopy(self.config)
+        config.Autograde.autograde_preprocessors = self.pipeline
+        config.ReplayExecution.directory = str(staging)
+        config.CourseDirectory.ignore = self.ignore
+        merged = run_autograde(config, self.assignment, student)
+        shutil.rmtree(staging, ignore_errors=True)
+
+        log_path = self.store.log_path(student)
+        write_atomically(log_path, (
+            f"# {student} / {self.assignment}: executed on {execution.worker} in "
+            f"{execution.seconds:.1f} s\n{execution.log}\n"
+            f"--- nbgrader autograde in the course (scores saved here) ---\n"
+            f"{merged.get('log') or ''}\n{merged.get('error') or ''}\n"))
+
+        scores = read_scores(self.url, self.assignment, [student])[student]
+        if not merged.get("success"):
+            outcome = "failed"
+            reason = next(iter(execution.failed.values()), None) or failure_reason(
+                (merged.get("log") or "") + "\n" + (merged.get("error") or ""))
+        else:
+            flags = _flags(self.config, self.assignment, student)
+            outcome, reason = ("flagged", "; ".join(flags)) if flags else ("graded", None)
+        record = Record(
+            student=student, assignment=self.assignment, outcome=outcome, reason=reason,
+            score=scores.score, max_score=scores.max_score,
+            cells={k: list(v) for k, v in scores.cells.items()},
+            seconds=round(execution.seconds, 2),
+            finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            previous_score=previous if previous is not None else (before.score if before else None),
+            log=self.store.relative(log_path), package_version=self.version,
+            data_manifest=self.manifest, digest=execution.digest, worker=execution.worker)
+        self.store.write(record)
+        return record
+
+
+@contextlib.contextmanager
+def _logging_to(path: Path):
+    """While grading, every log line goes to ``path``, none to the terminal."""
+    import warnings
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    handler = logging.FileHandler(path, mode="w", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    logging.captureWarnings(True)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            yield
+    finally:
+        logging.captureWarnings(False)
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+        handler.close()
+
+
+@contextlib.contextmanager
+def dask_client(*, workers: int, scheduler: str, allowed_failures: int):
+    """A Dask client: on ``scheduler`` if given, else on an embedded LocalCluster."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": allowed_failures,
+                          "distributed.worker.daemon": False,
+                          "distributed.admin.system-monitor.gil.enabled": False}):
+        if scheduler:
+            with Client(scheduler, timeout="30s") as client:
+                yield client
+        else:
+            with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                              dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
+                    Client(cluster) as client:
+                yield client
+
+
+def grade_class(*, course: str | Path, assignment: str, students: list[str] | None = None,
+                workers: int | None = None, scheduler: str | None = None, force: bool = False,
+                progress=None) -> GradeRun:
+    """Grade every submission of ``assignment`` in ``course`` (or only ``students``).
+
+    ``workers``/``scheduler`` override ``BatchGrading`` from ``nbgrader_config.py``.
+    ``progress`` is called as ``progress(event, **info)`` with events ``start`` (total,
+    skipped), ``done`` (record), ``error`` (student, reason); the CLI draws a bar from it.
+    Raises :class:`~graders.grading.coursedir.CourseError` for a course that cannot be graded
+    (no config, assignment not released); a student's failure is a record, never an exception.
+    """
+    notify = progress or (lambda event, **info: None)
+    started = time.perf_counter()
+    course = cdir.find_course(course)
+    config = cdir.load_config(course)
+    settings = BatchGrading(config=config)
+    if workers:
+        settings.workers = workers
+    if scheduler is not None:
+        settings.scheduler = scheduler
+    store = Store(course, assignment, settings.output_dir)
+    run = GradeRun()
+    url = cdir.db_url(config)
+    with _logging_to(store.root / "grade.log"):
+        _check_assignment(url, assignment)
+        shutil.rmtree(store.staging_dir, ignore_errors=True)  # left by a killed run
+        todo = []
+        for folder in cdir.submitted(config, assignment, students):
+            digest = folder.digest()
+            record = store.read(folder.student)
+            if not force and record is not None and record.digest == digest:
+                run.skipped.append(folder.student)
+            else:
+                todo.append((folder, digest))
+        notify("start", total=len(todo), skipped=len(run.skipped))
+        log.info("grading %d submissions of %s (%d already graded)", len(todo), assignment,
+                 len(run.skipped))
+        if todo:
+            bundle = make_bundle(config, assignment, settings.threads_per_kernel)
+            coordinator = Coordinator(config=config, assignment=assignment, store=store,
+                                      bundle=bundle)
+            try:
+                _run_on_dask(todo, bundle, coordinator, settings, run, notify)
+            except KeyboardInterrupt:
+                run.interrupted = True
+        run.seconds = time.perf_counter() - started
+    return run
+
+
+def _run_on_dask(todo, bundle, coordinator, settings, run, notify) -> None:
+    from distributed import as_completed
+
+    with dask_client(workers=settings.resolved_workers(), scheduler=settings.scheduler,
+                     allowed_failures=settings.allowed_failures) as client:
+        shared = client.scatter(bundle, broadcast=True, hash=False)
+        futures = {}
+        for folder, digest in todo:
+            sub = Submission(folder.student, folder.files(), digest)
+            future = client.submit(execute_submission, shared, sub, pure=False,
+                                   key=f"grade-{bundle.assignment}-{folder.student}-"
+                                       f"{os.urandom(4).hex()}")
+            futures[future] = folder.student
+        try:
+            for future in as_completed(futures):
+                student = futures[future]
+                try:
+                    execution = future.result()
+                except Exception as exc:  # KilledWorker, a worker without the package...
+                    reason = f"{type(exc).__name__}: {exc}"
+                    log.error("%s was not graded: %s", student, reason)
+                    run.errors[student] = reason
+                    notify("error", student=student, reason=reason)
+                    continue
+                try:
+                    record = coordinator.merge(execution)
+                except Exception as exc:  # the course side failed: say so, go on
+                    log.exception("%s: saving the scores failed", student)
+                    run.errors[student] = f"saving the scores failed: {type(exc).__name__}: {exc}"
+                    notify("error", student=student, reason=run.errors[student])
+                    continue
+                run.graded.append(record)
+                notify("done", record=record)
+        except KeyboardInterrupt:
+            client.cancel(list(futures))
+            raise

@@ -1,0 +1,352 @@
+"""Benchmark: grading a class on Dask (rnn-course grade) against one plain `nbgrader autograde`.
+
+    .venv/bin/python tests/bench_batch.py [--students N] [--workers W] [--keep DIR]
+                                           [--skip-stock] [--skip-exec] [--no-warmup]
+
+One run, one class of N submissions (students s01..sNN cycling over the shipped samples
+``tests/files/submissions/{alice_right,bob_partly_wrong,carol_empty}``: right, partly wrong,
+empty), three measurements:
+
+1. stock: a fresh course folder, ONE serial ``python -m nbgrader autograde rnn_architecture``
+   (wall time T_stock);
+2. batch: another fresh course folder, ``graders.course.verbs.grade(workers=W)`` (T_batch);
+3. execution baseline: every notebook of every submission run once, serially, top to bottom
+   in the sandboxed kernel with ``graders.grading.runner.grade_notebook`` and nothing else
+   (T_exec, the sum), with the kernels' thread pools set as batch grading sets them
+   (``BatchGrading.threads_per_kernel``), so one baseline kernel does what one worker's does.
+
+It then checks that the stock and batch gradebooks hold the same scores, cell by cell, prints a
+table per student and: T_stock, T_batch, speed-up T_stock / T_batch (goal >= 1.8 on 2 cores),
+T_exec and the overhead of batch grading over plain execution in worker-seconds,
+(T_batch * W - T_exec) / T_exec (goal <= 10 %), also per submission.
+
+Creating the course folders (nbgrader generate_assignment) is not timed. Unless --no-warmup, the
+empty sample's notebooks are run once, untimed, first, so that no phase pays for a cold disk
+cache. Every log goes to the work folder (a temporary one, or --keep DIR). Exits 1 when the
+scores differ or batch grading could not grade a student; the goals are reported, not enforced.
+Run it with the course's virtualenv and nothing else busy on the machine: the default class
+takes ~15 minutes of every core.
+"""
+from __future__ import annotations
+
+import os
+
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+
+import argparse  # noqa: E402
+import contextlib  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+ASSIGNMENT = "rnn_architecture"
+SAMPLES = HERE / "files" / "submissions"
+#: The sample class, in the order the students cycle over it.
+KINDS = ("alice_right", "bob_partly_wrong", "carol_empty")
+TARGET_SPEEDUP = 1.8
+TARGET_OVERHEAD = 0.10
+MARKER = ".bench_batch"
+#: Thread-pool variables of a kernel (as graders.grading.batch.THREAD_VARIABLES).
+THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS")
+BIN = Path(sys.executable).parent
+
+
+# ----------------------------------------------------------------------------- helpers
+def say(text: str, end: str = "\n") -> None:
+    print(text, end=end, flush=True)
+
+
+@contextlib.contextmanager
+def output_to(path: Path):
+    """Send this process's fds 1 and 2 (and so its children's: kernels, Dask workers) to
+    ``path`` for the duration of a phase; the terminal stays calm."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(path, "ab") as f:
+        os.dup2(f.fileno(), 1)
+        os.dup2(f.fileno(), 2)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        os.close(saved[0])
+        os.close(saved[1])
+
+
+@contextlib.contextmanager
+def environment(values: dict[str, str]):
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def nbgrader_env() -> dict:
+    """nbgrader runs ``alembic`` as a subprocess: this interpreter's bin first on PATH."""
+    return dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+
+
+def nbgrader(course: Path, log: Path, *args: str) -> int:
+    """``python -m nbgrader ARGS`` in ``course``, its whole output appended to ``log``."""
+    with open(log, "ab") as f:
+        f.write(f"$ nbgrader {' '.join(args)}\n".encode())
+        f.flush()
+        return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course,
+                              env=nbgrader_env(), stdout=f, stderr=subprocess.STDOUT).returncode
+
+
+def class_of(n: int) -> dict[str, str]:
+    """Student name -> sample kind, s01..sNN cycling over the samples."""
+    width = max(2, len(str(n)))
+    return {f"s{i + 1:0{width}d}": KINDS[i % len(KINDS)] for i in range(n)}
+
+
+def make_course(root: Path, students: dict[str, str], log: Path) -> Path:
+    """A fresh course folder in ``root``: source, config, the assignment generated, and every
+    student's submission in ``submitted/<student>/rnn_architecture/``."""
+    root.mkdir(parents=True)
+    shutil.copytree(REPO / "source", root / "source")
+    shutil.copy(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
+    if nbgrader(root, log, "generate_assignment", ASSIGNMENT, "--force"):
+        raise RuntimeError(f"nbgrader generate_assignment failed in {root}; see {log}")
+    for student, kind in students.items():
+        shutil.copytree(SAMPLES / kind / ASSIGNMENT, root / "submitted" / student / ASSIGNMENT)
+    return root
+
+
+def db_url(course: Path) -> str:
+    return f"sqlite:///{course / 'gradebook.db'}"
+
+
+def work_folder(keep: Path | None):
+    """The folder everything happens in: ``keep`` (emptied if a previous run left it), or a
+    temporary one removed at the end."""
+    if keep is None:
+        return tempfile.TemporaryDirectory(prefix="rnn-course-bench-batch-")
+    keep = keep.resolve()
+    if keep.exists() and any(keep.iterdir()):
+        if not (keep / MARKER).exists():
+            raise SystemExit(f"--keep {keep}: not empty and not a folder of this benchmark; "
+                             f"give an empty or new folder")
+        shutil.rmtree(keep)
+    keep.mkdir(parents=True, exist_ok=True)
+    (keep / MARKER).write_text("made by tests/bench_batch.py; emptied by its next run\n")
+    return contextlib.nullcontext(str(keep))
+
+
+# ----------------------------------------------------------------------------- phases
+def warm_up(release: Path, log: Path) -> float:
+    """Run the empty sample's notebooks once, untimed in the results: the kernel, TensorFlow
+    and the data come from a warm disk cache in every phase."""
+    from graders.grading.runner import grade_notebook
+
+    start = time.perf_counter()
+    with output_to(log):
+        for path in sorted((SAMPLES / KINDS[-1] / ASSIGNMENT).glob("*.ipynb")):
+            grade_notebook(path, files_from=release, sandboxed=True)
+    return time.perf_counter() - start
+
+
+def run_stock(course: Path, log: Path) -> tuple[float, int]:
+    start = time.perf_counter()
+    code = nbgrader(course, log, "autograde", ASSIGNMENT)
+    return time.perf_counter() - start, code
+
+
+def run_batch(course: Path, workers: int, log: Path):
+    from graders.course.verbs import grade
+
+    with output_to(log):
+        start = time.perf_counter()
+        run = grade(course=course, assignment=ASSIGNMENT, workers=workers)
+        seconds = time.perf_counter() - start
+    return seconds, run
+
+
+def run_exec(students: dict[str, str], course: Path, release: Path, threads: int,
+             log: Path) -> tuple[float, int, list[str]]:
+    """Every student's notebooks, one after the other, in the sandboxed kernel; returns the
+    summed wall time, the number of notebooks and the problems reported (a dead kernel...)."""
+    from graders.grading.runner import grade_notebook
+
+    env = {k: str(threads) for k in THREAD_VARIABLES} if threads else {}
+    total, count, problems = 0.0, 0, []
+    with environment(env), output_to(log):
+        for student in students:
+            for path in sorted((course / "submitted" / student / ASSIGNMENT).glob("*.ipynb")):
+                start = time.perf_counter()
+                verdict = grade_notebook(path, files_from=release, sandboxed=True)
+                seconds = time.perf_counter() - start
+                total += seconds
+                count += 1
+                print(f"{student} {path.stem}: {seconds:.1f} s, {verdict.points:g} points, "
+                      f"{len(verdict.results)} results, problems: {verdict.problems}", flush=True)
+                problems += [f"{student}/{path.stem}: {p}" for p in verdict.problems
+                             if "stopped running" in p]
+    return total, count, problems
+
+
+# ----------------------------------------------------------------------------- report
+def _num(x) -> str:
+    return "-" if x is None else f"{x:g}"
+
+
+def compare(students: dict[str, str], stock: dict | None, batch: dict) -> tuple[str, list[str]]:
+    """The per-student table and the students whose scores differ (cell by cell)."""
+    rows = [("student", "sample", "stock", "batch", "equal")]
+    differ = []
+    for student, kind in students.items():
+        b = batch.get(student)
+        b_text = f"{_num(b.score)}/{_num(b.max_score)}" if b else "-"
+        if stock is None:
+            rows.append((student, kind, "(skipped)", b_text, "-"))
+            continue
+        s = stock.get(student)
+        s_text = f"{_num(s.score)}/{_num(s.max_score)}" if s else "-"
+        equal = (s is not None and b is not None and s.score is not None
+                 and s.score == b.score and dict(s.cells) == dict(b.cells))
+        if not equal:
+            differ.append(student)
+        rows.append((student, kind, s_text, b_text, "yes" if equal else "NO"))
+    widths = [max(len(r[k]) for r in rows) for k in range(5)]
+    lines = ["  ".join(r[k].ljust(widths[k]) for k in range(5)).rstrip() for r in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines), differ
+
+
+def cell_differences(student: str, stock: dict, batch: dict) -> list[str]:
+    s = dict(stock[student].cells) if student in stock else {}
+    b = dict(batch[student].cells) if student in batch else {}
+    return [f"  {student} {cell}: stock {s.get(cell)} batch {b.get(cell)}"
+            for cell in sorted(set(s) | set(b)) if s.get(cell) != b.get(cell)]
+
+
+# ----------------------------------------------------------------------------- main
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 epilog=__doc__.split("\n\n", 1)[1],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--students", type=int, default=8, metavar="N",
+                    help="submissions in the class (default 8)")
+    ap.add_argument("--workers", type=int, default=2, metavar="W",
+                    help="Dask workers of batch grading (default 2)")
+    ap.add_argument("--keep", type=Path, metavar="DIR",
+                    help="work in DIR (emptied first if a previous run made it) and keep it")
+    ap.add_argument("--skip-stock", action="store_true",
+                    help="no plain nbgrader autograde (no speed-up, no score comparison)")
+    ap.add_argument("--skip-exec", action="store_true",
+                    help="no execution baseline (no overhead figure)")
+    ap.add_argument("--no-warmup", action="store_true",
+                    help="do not run the empty sample once before measuring")
+    args = ap.parse_args(argv)
+    if args.students < 1 or args.workers < 1:
+        ap.error("--students and --workers must be at least 1")
+
+    from graders.grading import coursedir as cdir
+    from graders.grading import sandbox
+    from graders.grading.batch import package_version
+    from graders.grading.gradebook import read_scores
+    from graders.grading.settings import BatchGrading
+
+    students = class_of(args.students)
+    cores = os.cpu_count() or 1
+    say(f"rnn-course {package_version()}; {cores} cores; W = {args.workers} workers; "
+        f"N = {args.students} submissions ({', '.join(f'{k} x{list(students.values()).count(k)}' for k in KINDS)})")
+    sandbox.install_kernelspec()  # the kernel nbgrader_config.py asks for (idempotent)
+
+    with work_folder(args.keep) as tmp:
+        work = Path(tmp)
+        say(f"work folder: {work}{'' if args.keep else ' (removed at the end)'}")
+        start = time.perf_counter()
+        batch_course = make_course(work / "batch", students, work / "batch-setup.log")
+        stock_course = None if args.skip_stock else make_course(
+            work / "stock", students, work / "stock-setup.log")
+        release = batch_course / "release" / ASSIGNMENT
+        threads = BatchGrading(config=cdir.load_config(batch_course)).threads_per_kernel
+        say(f"setup: course folders made in {time.perf_counter() - start:.1f} s (not timed)")
+
+        if not args.no_warmup:
+            say("warm-up: running the empty sample once ...", end=" ")
+            say(f"{warm_up(release, work / 'warmup.log'):.1f} s (not counted)")
+
+        t_stock = stock_scores = None
+        if stock_course is not None:
+            say(f"stock: one serial nbgrader autograde of {args.students} submissions ...",
+                end=" ")
+            t_stock, code = run_stock(stock_course, work / "stock-autograde.log")
+            say(f"{t_stock:.1f} s (exit code {code}; log {work / 'stock-autograde.log'})")
+            stock_scores = read_scores(db_url(stock_course), ASSIGNMENT)
+
+        say(f"batch: rnn-course grade on {args.workers} Dask workers ...", end=" ")
+        t_batch, run = run_batch(batch_course, args.workers, work / "batch-output.log")
+        say(f"{t_batch:.1f} s ({len(run.graded)} graded, {len(run.errors)} errors; "
+            f"run.seconds {run.seconds:.1f}; logs {batch_course / 'grading' / ASSIGNMENT})")
+        batch_scores = read_scores(db_url(batch_course), ASSIGNMENT)
+
+        t_exec = None
+        exec_problems: list[str] = []
+        if not args.skip_exec:
+            say(f"exec: every notebook once, serially, sandboxed kernel "
+                f"({threads or 'default'} thread(s) per kernel) ...", end=" ")
+            t_exec, count, exec_problems = run_exec(students, batch_course, release, threads,
+                                                    work / "exec.log")
+            say(f"{t_exec:.1f} s ({count} notebooks; log {work / 'exec.log'})")
+
+        # ------------------------------------------------------------------ results
+        text, differ = compare(students, stock_scores, batch_scores)
+        say("\n" + text)
+        if differ:
+            say("\nscores differ, cell by cell:")
+            for student in differ:
+                say("\n".join(cell_differences(student, stock_scores, batch_scores))
+                    or f"  {student}: totals differ")
+        for student, reason in run.errors.items():
+            say(f"batch could not grade {student}: {reason}")
+        for problem in exec_problems:
+            say(f"exec baseline: {problem}")
+
+        n, w = args.students, args.workers
+        say("")
+        say(f"machine: {cores} cores; W = {w}; N = {n}; rnn-course {package_version()}")
+        say(f"T_batch = {t_batch:.1f} s ({t_batch / n:.1f} s per submission)")
+        if t_stock is not None:
+            speedup = t_stock / t_batch
+            say(f"T_stock = {t_stock:.1f} s ({t_stock / n:.1f} s per submission)")
+            say(f"speed-up T_stock / T_batch = {speedup:.2f} (goal >= {TARGET_SPEEDUP}: "
+                f"{'met' if speedup >= TARGET_SPEEDUP else 'NOT met'})")
+        if t_exec is not None:
+            spent = t_batch * w - t_exec
+            overhead = spent / t_exec
+            say(f"T_exec = {t_exec:.1f} s ({t_exec / n:.1f} s per submission)")
+            say(f"overhead (T_batch*W - T_exec) / T_exec = {overhead * 100:.1f} % "
+                f"(goal <= {TARGET_OVERHEAD * 100:.0f} %: "
+                f"{'met' if overhead <= TARGET_OVERHEAD else 'NOT met'}); "
+                f"(T_batch*W - T_exec) / N = {spent / n:.1f} s per submission")
+        if stock_scores is not None:
+            say(f"scores: {'identical, cell by cell' if not differ else 'DIFFER: ' + ', '.join(differ)}"
+                f" ({n - len(differ)}/{n} students equal)")
+        if args.keep:
+            say(f"kept: {work}")
+        return 1 if differ or run.errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,253 @@
+"""Grading a class on Dask: stock nbgrader's scores, failures kept to one student, resumable,
+manual scores kept, on a real Dask cluster and into a real PostgreSQL gradebook.
+
+Every test grades real submissions in real sandboxed kernels through nbgrader; the scores are
+read back from the gradebook nbgrader wrote.
+"""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import run_nbgrader
+from graders.course import verbs
+from graders.grading.gradebook import read_scores
+from graders.grading.records import Store
+from helpers import ASSIGNMENT, REPO, write_submission
+from variants import exploding
+
+pytestmark = pytest.mark.slow
+SAMPLE_DIR = REPO / "tests" / "files" / "submissions"
+BIN = Path(sys.executable).parent
+
+
+def submit(course: Path, student: str, sample: str | None = None, notebooks=None) -> Path:
+    """Copy a sample submission (or some of its notebooks) as ``student``."""
+    dest = course / "submitted" / student / ASSIGNMENT
+    dest.mkdir(parents=True, exist_ok=True)
+    for nb in sorted((SAMPLE_DIR / sample / ASSIGNMENT).glob("*.ipynb")):
+        if notebooks is None or nb.stem in notebooks:
+            shutil.copy(nb, dest / nb.name)
+    return dest
+
+
+def db(course: Path) -> str:
+    return f"sqlite:///{course / 'gradebook.db'}"
+
+
+def cells(course: Path, url: str | None = None) -> dict:
+    return {s: (v.score, v.cells) for s, v in read_scores(url or db(course), ASSIGNMENT).items()}
+
+
+def make_class(course: Path) -> None:
+    """Right, partly wrong, empty, one notebook missing, unreadable JSON, a kernel that dies."""
+    submit(course, "alice", "alice_right")
+    submit(course, "bob", "bob_partly_wrong")
+    submit(course, "carol", "carol_empty")
+    submit(course, "dan_one_notebook", "alice_right", notebooks={"exploding_gradients"})
+    broken = submit(course, "erin_broken_json", "carol_empty", notebooks={"vanishing_gradients"})
+    (broken / "exploding_gradients.ipynb").write_text('{"cells": [ this is not json')
+    write_submission(course / "submitted" / "frank_kernel_dies" / ASSIGNMENT,
+                     exploding("frank", step1="import os\nos._exit(1)"))
+
+
+def test_same_scores_as_stock_nbgrader_and_failures_stay_with_their_student(released_course, tmp_path):
+    """Does `grade` give plain serial `nbgrader autograde`'s score in every cell, fail only the
+    broken submissions (with a reason and a log), and keep the terminal calm?"""
+    stock = released_course
+    ours = tmp_path / "ours"
+    shutil.copytree(stock, ours)
+    make_class(stock)
+    make_class(ours)
+
+    result = run_nbgrader(stock, "autograde", ASSIGNMENT)
+    assert "Traceback" in result.stdout + result.stderr  # stock: the broken ones failed loudly
+
+    run = verbs.grade(course=ours, assignment=ASSIGNMENT, workers=2)
+    assert not run.errors, run.errors
+    assert cells(ours) == cells(stock)
+
+    by_student = {r.student: r for r in run.graded}
+    assert set(by_student) == {"alice", "bob", "carol", "dan_one_notebook", "erin_broken_json",
+                               "frank_kernel_dies"}
+    assert by_student["alice"].score == 9 and by_student["alice"].outcome == "graded"
+    assert by_student["dan_one_notebook"].outcome == "graded"  # the missing notebook scores 0
+    assert by_student["dan_one_notebook"].score == 4
+    for student, words in (("erin_broken_json", "json"), ("frank_kernel_dies", "kernel")):
+        record = by_student[student]
+        assert record.outcome == "failed" and words in record.reason.lower(), record
+        assert (ours / record.log).is_file() and (ours / record.log).stat().st_size > 0
+    # the summary names the failures and where to read more
+    assert "erin_broken_json" in run.summary_text and "frank_kernel_dies" in run.summary_text
+    assert Path(run.summary_files["png"]).stat().st_size > 10_000
+    # graded notebooks are the course's own autograded/, without copies of the data files
+    graded = ours / "autograded" / "alice" / ASSIGNMENT
+    assert sorted(p.name for p in graded.iterdir()) == ["exploding_gradients.ipynb",
+                                                        "vanishing_gradients.ipynb"]
+    assert not (Store(ours, ASSIGNMENT).staging_dir).exists() or not any(
+        Store(ours, ASSIGNMENT).staging_dir.iterdir())
+
+
+def _carols(course: Path, n: int) -> list[str]:
+    names = [f"c{i}" for i in range(1, n + 1)]
+    for name in names:
+        submit(course, name, "carol_empty")
+    return names
+
+
+def test_killed_half_way_then_run_again_grades_only_the_rest(released_course):
+    """Killed while grading, does the next run grade only what was not finished, and then
+    only a submission whose files changed?"""
+    course = released_course
+    names = _carols(course, 5)
+    store = Store(course, ASSIGNMENT)
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
+    proc = subprocess.Popen([str(BIN / "rnn-course"), "grade", "--workers", "2"], cwd=course,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and not store.all():
+        time.sleep(0.5)
+        assert proc.poll() is None, proc.stdout.read().decode()
+    os.killpg(proc.pid, signal.SIGKILL)  # as a reboot would
+    proc.wait()
+    finished = {r.student for r in store.all()}
+    assert finished and finished != set(names)
+
+    run = verbs.grade(course=course, assignment=ASSIGNMENT, workers=2)
+    assert sorted(run.skipped) == sorted(finished)
+    assert {r.student for r in run.graded} == set(names) - finished
+    assert all(cells(course)[n][0] == 0 for n in names)
+
+    # a changed submission is graded again, and only it
+    nb = course / "submitted" / "c1" / ASSIGNMENT / "exploding_gradients.ipynb"
+    nb.write_text(nb.read_text().replace("# YOUR CODE HERE", "# YOUR CODE HERE (changed)", 1))
+    run = verbs.grade(course=course, assignment=ASSIGNMENT, workers=2)
+    assert [r.student for r in run.graded] == ["c1"] and len(run.skipped) == 4
+    # --force grades everyone again
+    run = verbs.grade(course=course, assignment=ASSIGNMENT, students=["c2", "c3"], force=True)
+    assert sorted(r.student for r in run.graded) == ["c2", "c3"] and not run.skipped
+
+
+def test_manual_score_survives_regrading_and_the_change_is_listed(released_course):
+    """Does a score the instructor set by hand survive a regrade, and does the summary list
+    the students whose score changed?"""
+    from nbgrader.api import Gradebook
+
+    course = released_course
+    submit(course, "bob", "bob_partly_wrong", notebooks={"exploding_gradients"})
+    verbs.grade(course=course, assignment=ASSIGNMENT, workers=1)
+    with Gradebook(db(course)) as gb:
+        grade = gb.find_grade("test_exploding_step2", "exploding_gradients", ASSIGNMENT, "bob")
+        assert grade.score == 0
+        grade.manual_score = 1.5
+        gb.db.commit()
+    before = cells(course)["bob"][0]
+    assert before == 3.5
+
+    run = verbs.grade(course=course, assignment=ASSIGNMENT, force=True, workers=1)
+    assert cells(course)["bob"][0] == 3.5  # nbgrader keeps the manual score
+    [record] = run.graded
+    assert record.previous_score == 3.5 and record.score == 3.5
+
+    # the instructor takes the manual score back: the next regrade lists the change
+    with Gradebook(db(course)) as gb:
+        gb.find_grade("test_exploding_step2", "exploding_gradients", ASSIGNMENT,
+                      "bob").manual_score = None
+        gb.db.commit()
+    run = verbs.grade(course=course, assignment=ASSIGNMENT, force=True, workers=1)
+    assert run.graded[0].previous_score == 2 and run.graded[0].score == 2
+    summary = (course / "grading" / ASSIGNMENT / "summary.json").read_text()
+    assert '"changed"' in summary
+
+
+@pytest.fixture
+def dask_cluster(tmp_path):
+    """A real `dask scheduler` and two `dask worker` processes on localhost."""
+    scheduler_file = tmp_path / "scheduler.json"
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
+    logs = tmp_path / "dask-logs"
+    logs.mkdir()
+    procs = [subprocess.Popen([str(BIN / "dask"), "scheduler", "--host", "127.0.0.1",
+                               "--port", "0", "--no-dashboard",
+                               "--scheduler-file", str(scheduler_file)],
+                              env=env, stdout=open(logs / "scheduler.log", "w"),
+                              stderr=subprocess.STDOUT, start_new_session=True)]
+    try:
+        deadline = time.time() + 60
+        while not scheduler_file.exists() and time.time() < deadline:
+            time.sleep(0.2)
+        for i in range(2):
+            procs.append(subprocess.Popen(
+                [str(BIN / "dask"), "worker", "--scheduler-file", str(scheduler_file),
+                 "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1"],
+                env=env, stdout=open(logs / f"worker{i}.log", "w"), stderr=subprocess.STDOUT,
+                start_new_session=True))
+        import json
+
+        from distributed import Client
+
+        address = json.loads(scheduler_file.read_text())["address"]
+        with Client(address, timeout="30s") as client:
+            client.wait_for_workers(2, timeout=60)
+        yield address
+    finally:
+        for proc in reversed(procs):
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        for proc in procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+
+def test_grades_on_an_existing_dask_cluster(released_course, dask_cluster):
+    """Does `rnn-course grade --scheduler ADDRESS` grade on a cluster's workers, no
+    shared folder needed, with the same scores as in an embedded cluster?"""
+    course = released_course
+    submit(course, "bob", "bob_partly_wrong")
+    submit(course, "carol", "carol_empty")
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
+    result = subprocess.run([str(BIN / "rnn-course"), "grade", "--scheduler", dask_cluster],
+                            cwd=course, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "2 graded" in result.stdout
+    records = {r.student: r for r in Store(course, ASSIGNMENT).all()}
+    assert records["bob"].score == 4 and records["carol"].score == 0
+    assert records["bob"].worker.startswith("tcp://127.0.0.1:")
+    assert cells(course)["bob"][0] == 4
+    # quiet: no nbgrader, TensorFlow or SQLAlchemy log lines on the terminal
+    noise = [ln for ln in (result.stdout + result.stderr).splitlines()
+             if any(w in ln for w in ("[AutogradeApp", "tensorflow", "oneDNN", "SAWarning",
+                                      "INFO", "WARNING", "cannot be converted to a float"))]
+    assert not noise, noise
+
+
+def test_grades_into_a_postgresql_gradebook(released_course, postgres_url, monkeypatch):
+    """With `db_url` on PostgreSQL, does the class land in that server with the right scores?"""
+    monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ['PATH']}")
+    course = released_course
+    config = course / "nbgrader_config.py"
+    # nbgrader on PostgreSQL needs a course id: its foreign keys are enforced there (not in SQLite)
+    config.write_text(config.read_text() + f"\nc.CourseDirectory.db_url = {postgres_url!r}\n"
+                      'c.CourseDirectory.course_id = "rnn_course"\n')
+    result = run_nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
+    assert result.returncode == 0, result.stderr[-2000:]
+    submit(course, "bob", "bob_partly_wrong")
+    submit(course, "carol", "carol_empty")
+
+    run = verbs.grade(course=course, assignment=ASSIGNMENT, workers=2)
+    assert not run.errors
+    scores = cells(course, postgres_url)
+    assert scores["bob"][0] == 4 and scores["carol"][0] == 0
+    assert scores["bob"][1]["exploding_gradients/test_exploding_step1"] == (2.0, 2.0)
+    # nothing went to the SQLite gradebook the course had before it moved to PostgreSQL
+    assert read_scores(db(course), ASSIGNMENT) == {}

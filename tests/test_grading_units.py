@@ -1,0 +1,107 @@
+"""The pieces of batch grading that need no kernel: pipelines, gradebook template, records,
+the command line's options."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from nbgrader.api import Gradebook
+from nbgrader.preprocessors import Execute, SaveAutoGrades
+from traitlets.config import Config
+
+from graders.grading import replay
+from graders.grading.gradebook import read_scores, structure_copy
+from graders.grading.records import Record, Store
+from graders.grading.settings import BatchGrading
+from helpers import ASSIGNMENT
+
+BIN = Path(sys.executable).parent
+
+
+def test_worker_pipeline_stops_after_execute_and_course_pipeline_replays_it():
+    """Does the worker run the course's steps up to Execute only, and the course replace
+    Execute and keep every other step (the course's own ones included)?"""
+    from graders.grading.require_verdict import RequireVerdict
+
+    config = Config()
+    config.Autograde.autograde_preprocessors = [Execute, RequireVerdict, SaveAutoGrades]
+    assert replay.execution_only(config) == [Execute, replay.KeepExecuted]
+    assert replay.replaying(config) == [replay.ReplayExecution, RequireVerdict, SaveAutoGrades]
+    default = replay.replaying(Config())  # nbgrader's default pipeline
+    assert replay.ReplayExecution in default and Execute not in default
+    with pytest.raises(ValueError, match="no Execute step"):
+        bad = Config()
+        bad.Autograde.autograde_preprocessors = [SaveAutoGrades]
+        replay.execution_only(bad)
+
+
+def test_template_gradebook_has_the_cells_and_no_student(released_course):
+    """Does a worker's private gradebook hold every cell of the assignment and no student?"""
+    url = f"sqlite:///{released_course / 'gradebook.db'}"
+    with Gradebook(url) as gb:
+        gb.add_student("someone")
+    copy = structure_copy(url, released_course / "template.db")
+    with Gradebook(f"sqlite:///{copy}") as gb:
+        assignment = gb.find_assignment(ASSIGNMENT)
+        assert sorted(nb.name for nb in assignment.notebooks) == ["exploding_gradients",
+                                                                  "vanishing_gradients"]
+        assert sum(len(nb.grade_cells) for nb in assignment.notebooks) == 6
+        assert sum(len(nb.source_cells) for nb in assignment.notebooks) > 6
+        assert gb.students == []
+    assert read_scores(f"sqlite:///{copy}", ASSIGNMENT) == {}
+
+
+def test_records_are_written_whole_and_a_damaged_one_means_grade_again(tmp_path):
+    store = Store(tmp_path, ASSIGNMENT)
+    record = Record(student="ann", assignment=ASSIGNMENT, outcome="graded", reason=None,
+                    score=4.0, max_score=9.0, digest="abc")
+    store.write(record)
+    assert store.read("ann") == record
+    assert [p.name for p in store.records_dir.iterdir()] == ["ann.json"]  # no temp file left
+    store.record_path("bob").write_text('{"student": "bob", "outc')  # killed mid-write by hand
+    assert store.read("bob") is None and [r.student for r in store.all()] == ["ann"]
+
+
+def test_cli_options_carry_the_configuration_help():
+    """Is the help of `rnn-course grade` the help written once on the traitlets?"""
+    out = subprocess.run([str(BIN / "rnn-course"), "grade", "--help"], capture_output=True,
+                         text=True, check=True).stdout
+    flat = " ".join(out.split())
+    for name in ("workers", "scheduler"):
+        assert " ".join(BatchGrading.class_traits()[name].help.split())[:60] in flat
+    for option in ("--course", "--assignment", "--student", "--force"):
+        assert option in out
+
+
+def test_course_configuration_sets_the_grading_options(course):
+    """Do `c.BatchGrading.*` lines in nbgrader_config.py reach the batch grader?"""
+    from graders.grading.coursedir import load_config
+
+    config_file = course / "nbgrader_config.py"
+    config_file.write_text(config_file.read_text() + "\nc.BatchGrading.workers = 7\n")
+    assert BatchGrading(config=load_config(course)).resolved_workers() == 7
+
+
+def test_grade_outside_a_course_says_where_to_run_it(tmp_path):
+    out = subprocess.run([str(BIN / "rnn-course"), "grade", "--course", str(tmp_path)],
+                         capture_output=True, text=True)
+    assert out.returncode == 2 and "nbgrader_config.py" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_grade_before_release_says_release_first(course):
+    out = subprocess.run([str(BIN / "rnn-course"), "grade", "--course", str(course)],
+                         capture_output=True, text=True)
+    assert out.returncode == 2 and "release it first" in out.stderr, out.stderr
+
+
+def test_stable_names_outside_the_code_still_work():
+    """Do the names stored in notebooks, kernel specs and course configs still import?"""
+    from graders import notebook, require_verdict, sandbox
+
+    assert callable(notebook.run_check) and callable(require_verdict.install)
+    assert callable(sandbox.configure)
+    assert sandbox.LAUNCH_SCRIPT == Path(sandbox.__file__).resolve()
+    out = subprocess.run([sys.executable, "-I", str(sandbox.LAUNCH_SCRIPT), "--help"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0 and "selftest" in out.stdout
