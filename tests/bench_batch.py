@@ -47,6 +47,9 @@ REPO = HERE.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from graders.course.verbs import nbgrader_env  # noqa: E402
+from graders.grading.batch import THREAD_VARIABLES, environment  # noqa: E402
+
 ASSIGNMENT = "rnn_architecture"
 SAMPLES = HERE / "files" / "submissions"
 #: The sample class, in the order the students cycle over it.
@@ -54,8 +57,6 @@ KINDS = ("alice_right", "bob_partly_wrong", "carol_empty")
 TARGET_SPEEDUP = 1.8
 TARGET_OVERHEAD = 0.10
 MARKER = ".bench_batch"
-#: Thread-pool variables of a kernel (as graders.grading.batch.THREAD_VARIABLES).
-THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS")
 BIN = Path(sys.executable).parent
 
 
@@ -83,25 +84,6 @@ def output_to(path: Path):
         os.dup2(saved[1], 2)
         os.close(saved[0])
         os.close(saved[1])
-
-
-@contextlib.contextmanager
-def environment(values: dict[str, str]):
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
-def nbgrader_env() -> dict:
-    """nbgrader runs ``alembic`` as a subprocess: this interpreter's bin first on PATH."""
-    return dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
 
 
 def nbgrader(course: Path, log: Path, *args: str) -> int:

@@ -139,7 +139,8 @@ def _stderr_to(path: Path):
 
 
 @contextlib.contextmanager
-def _environment(values: dict[str, str]):
+def environment(values: dict[str, str]):
+    """Set environment variables (for kernels started meanwhile), then restore them."""
     saved = {k: os.environ.get(k) for k in values}
     os.environ.update(values)
     try:
@@ -223,7 +224,7 @@ def execute_submission(bundle: CourseBundle, submission: Submission) -> Executio
         config.KeepExecuted.directory = str(executed)
         threads = str(bundle.threads_per_kernel)
         env = {k: threads for k in THREAD_VARIABLES} if bundle.threads_per_kernel else {}
-        with _environment(env), _stderr_to(kernel_log):
+        with environment(env), _stderr_to(kernel_log):
             outcome = run_autograde(config, bundle.assignment, submission.student)
 
         log_text = outcome.get("log") or ""
