@@ -332,3 +332,51 @@ def test_each_grading_process_has_its_own_socket_directory():
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         other = pool.apply(sandbox.ipc_ip)
     assert os.path.dirname(other) != os.path.dirname(sandbox.ipc_ip())
+
+
+# --------------------------------------------------------------------------- process limit
+def test_fork_bomb_is_stopped_in_seconds_with_a_reason(tmp_path, use_kernel_env, monkeypatch):
+    """Is a fork bomb contained by the pids cgroup and its kernel stopped within seconds,
+    with the reason on the kernel's stderr, and is the cgroup removed afterwards?"""
+    monkeypatch.setenv(sandbox.ENV_PIDS, "64")
+    if sandbox._pids_root() is None:
+        pytest.skip("no pids cgroup controller on this machine")
+    stderr = open(tmp_path / "kernel-stderr.log", "w+")
+    km = sandbox.kernel_manager()
+    km.start_kernel(cwd=str(tmp_path), stderr=stderr)
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        started = time.monotonic()
+        kc.execute("import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n"
+                   "        pass\n")
+        while km.is_alive() and time.monotonic() - started < 30:
+            time.sleep(0.2)
+        took = time.monotonic() - started
+        assert not km.is_alive(), "the fork bomb is still running after 30 s"
+        assert took < 15, took
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    deadline = time.monotonic() + 10
+    text = ""
+    while time.monotonic() < deadline and sandbox.STOPPED_PREFIX not in text:
+        stderr.seek(0)
+        text = stderr.read()
+        time.sleep(0.2)
+    assert sandbox.STOPPED_PREFIX + "more than 64 processes" in text, text[-2000:]
+    groups = sandbox._pids_root() / "rnn-course"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(p.is_dir() for p in groups.glob("kernel-*")):
+        time.sleep(0.2)
+    assert not list(groups.glob("kernel-*")), "a kernel's cgroup was left behind"
+
+
+def test_tensorflow_kernel_stays_below_the_default_process_limit(tmp_path, use_kernel_env):
+    """Does an honest TensorFlow kernel use far fewer tasks than the default limit?"""
+    probe = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import tensorflow as tf, os\n"
+        "print(len(os.listdir('/proc/self/task')))")])
+    tasks = int(outputs_text(run_notebook(probe, tmp_path).cells[0]).split()[-1])
+    assert tasks < sandbox.DEFAULT_PIDS // 4, tasks

@@ -43,6 +43,7 @@ from . import coursedir as cdir
 from .gradebook import open_gradebook, read_scores, structure_copy
 from .records import Record, Store, write_atomically
 from .replay import FAILED_SUFFIX, execution_only, replaying
+from .sandbox import STOPPED_PREFIX
 from .settings import BatchGrading
 
 log = logging.getLogger(__name__)
@@ -180,14 +181,19 @@ def failure_reason(log_text: str) -> str:
     """Why nbgrader could not grade a submission, from its log: the notebook, what the
     exception means and the exception itself (nbgrader's own "see the above traceback"
     wrapper is skipped)."""
-    notebook, found = None, None
+    notebook, found, stopped = None, None, None
     for line in log_text.splitlines():
+        if STOPPED_PREFIX in line:  # the sandbox's watchdog said why it stopped the kernel
+            stopped = line.split(STOPPED_PREFIX, 1)[1].strip()
         working = _WORKING_ON.search(line)
         if working:
             notebook = os.path.basename(working.group(1))
         match = _EXCEPTION.match(line)
         if match and match.group(1) not in ("NbGraderException", "RemoteExecutionFailed"):
             found = (notebook, match.group(1), (match.group(2) or "").strip())
+    if stopped:
+        where = f"{found[0]}: " if found and found[0] else (f"{notebook}: " if notebook else "")
+        return f"{where}stopped: {stopped}"
     if found is None:
         lines = [ln.strip() for ln in log_text.splitlines() if ln.strip()]
         return lines[-1][:300] if lines else "unknown error (see the log)"
@@ -231,7 +237,8 @@ def execute_submission(bundle: CourseBundle, submission: Submission) -> Executio
         if not outcome.get("success") and outcome.get("error"):
             log_text += "\n" + outcome["error"]
         kernels = kernel_log.read_text(errors="replace") if kernel_log.exists() else ""
-        result.log = log_text + ("\n--- kernel output (stderr) ---\n" + kernels if kernels.strip() else "")
+        log_text += "\n--- kernel output (stderr) ---\n" + kernels if kernels.strip() else ""
+        result.log = log_text
         for path in sorted(executed.glob("*.ipynb")) if executed.is_dir() else []:
             result.notebooks[path.stem] = path.read_text(encoding="utf-8")
         if not outcome.get("success"):

@@ -65,8 +65,17 @@ Security reasoning
 * **Resources:** ``prlimit --as`` caps the address space (default 4 GiB,
   env ``RNN_COURSE_KERNEL_MEMORY``; TensorFlow trains fine under it),
   ``--fsize`` caps the size of any written file, the tmpfs is size-capped.
-  Wall time is nbgrader's per-cell timeout.  NOT capped: number of processes
-  (RLIMIT_NPROC is not enforced for uid 0), disk use by many small files.
+  Wall time is nbgrader's per-cell timeout.  **Processes:** RLIMIT_NPROC is not
+  enforced for uid 0, so the kernel is put in a cgroup of the pids controller
+  (v1 ``/sys/fs/cgroup/pids``, or v2 where the machine has it) with ``pids.max``
+  (default 256 tasks, threads included; env ``RNN_COURSE_KERNEL_PIDS``): a fork
+  bomb cannot grow past it, and a watchdog outside the sandbox (see
+  :func:`_process_limit`) kills every task of the group as soon as the limit is
+  hit and says why on the kernel's stderr ("rnn-course sandbox: kernel stopped:
+  more than 256 processes and threads"), instead of leaving it spinning until
+  the cell timeout.  Without a writable pids controller (no root, no
+  delegation) the kernel starts with a warning on stderr.  NOT capped: disk use
+  by many small files.
 * **Environment:** cleared; only PATH (venv first), HOME, LANG, MPLCONFIGDIR,
   TF_CPP_MIN_LOG_LEVEL=3, PYTHONPATH (graders/) and the short allow-list
   ``ENV_PASSTHROUGH`` are set: no grader secrets, no PYTHONWARNINGS.
@@ -122,6 +131,10 @@ LAUNCH_SCRIPT = PACKAGE_DIR / "sandbox.py"
 
 ENV_MEMORY = "RNN_COURSE_KERNEL_MEMORY"  # e.g. "4G", "6000M", bytes
 ENV_EXTENSIONS = "RNN_COURSE_KERNEL_EXTENSIONS"  # comma separated, "" = none
+ENV_PIDS = "RNN_COURSE_KERNEL_PIDS"  # tasks (processes + threads) per kernel
+DEFAULT_PIDS = 256
+#: How the watchdog announces a stopped kernel (graders.grading.batch reads it back).
+STOPPED_PREFIX = "rnn-course sandbox: kernel stopped: "
 DEFAULT_MEMORY = "4G"
 DEFAULT_EXTENSIONS = "graders.kernel.capture"
 FILE_SIZE_LIMIT = "1G"  # RLIMIT_FSIZE: largest file the kernel may write
@@ -317,6 +330,109 @@ def kernel_command(connection_file: str, cwd: str | None = None,
     ]
 
 
+def pids_limit() -> int:
+    return int(os.environ.get(ENV_PIDS) or DEFAULT_PIDS)
+
+
+def _pids_root() -> Path | None:
+    """The pids controller's hierarchy: cgroup v1's own, or the v2 unified one."""
+    v1 = Path("/sys/fs/cgroup/pids")
+    if (v1 / "cgroup.procs").exists():
+        return v1
+    v2 = Path("/sys/fs/cgroup")
+    try:
+        if "pids" in (v2 / "cgroup.controllers").read_text().split():
+            return v2
+    except OSError:
+        pass
+    return None
+
+
+def _tasks(group: Path) -> list[int]:
+    try:
+        return [int(x) for x in (group / "cgroup.procs").read_text().split()]
+    except (OSError, ValueError):
+        return []
+
+
+def _limit_hits(group: Path) -> int:
+    try:
+        for line in (group / "pids.events").read_text().splitlines():
+            key, _, value = line.partition(" ")
+            if key == "max":
+                return int(value)
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def _watch(group: Path, limit: int, kernel: int, poll: float = 0.1) -> None:
+    """The watchdog's loop (outside the sandbox, outside the group): when a fork failed
+    because the group is full, kill every task in it and say why on the kernel's stderr;
+    when the group is empty (the kernel is gone), remove it."""
+    while not _tasks(group) and _alive(kernel):  # the kernel joins right after the fork
+        time.sleep(0.01)
+    said = False
+    while tasks := _tasks(group):
+        if _limit_hits(group):
+            if not said:
+                os.write(2, f"\n{STOPPED_PREFIX}more than {limit} processes and threads "
+                            f"(a fork bomb?)\n".encode())
+                said = True
+            for pid in tasks:
+                try:
+                    os.kill(pid, 9)
+                except ProcessLookupError:
+                    pass
+        time.sleep(poll)
+    for _ in range(50):
+        try:
+            group.rmdir()
+            return
+        except OSError:
+            time.sleep(0.1)
+
+
+def _process_limit(limit: int) -> None:
+    """Put this process (about to exec the kernel) in a fresh pids cgroup with a watchdog.
+
+    The watchdog is double-forked before this process joins the group, so it stays outside
+    it (and outside the sandbox) and is not a child bwrap would have to reap.
+    """
+    root = _pids_root()
+    if root is None:
+        raise OSError("no pids cgroup controller on this machine")
+    group = root / "rnn-course" / f"kernel-{os.getpid()}-{time.monotonic_ns()}"
+    group.mkdir(parents=True)
+    try:
+        (group / "pids.max").write_text(str(limit))
+    except OSError:
+        group.rmdir()
+        raise
+    me = os.getpid()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the watchdog
+        try:
+            if os.fork() == 0:
+                os.setsid()
+                devnull = os.open(os.devnull, os.O_RDONLY)
+                os.dup2(devnull, 0)
+                _watch(group, limit, me)
+            os._exit(0)
+        except BaseException:
+            os._exit(1)
+    os.waitpid(child, 0)
+    (group / "cgroup.procs").write_text(str(me))
+
+
 def run(connection_file: str, kernel_args: tuple[str, ...] = ()) -> None:
     """Kernel-spec entry point: replace this process by the sandboxed kernel."""
     try:
@@ -325,6 +441,15 @@ def run(connection_file: str, kernel_args: tuple[str, ...] = ()) -> None:
         sys.stderr.write(f"\n*** rnn-course sandbox: kernel NOT started ***\n{exc}\n\n")
         sys.stderr.flush()
         sys.exit(3)
+    limit = pids_limit()
+    if limit > 0:
+        try:
+            _process_limit(limit)
+        except OSError as exc:
+            sys.stderr.write(f"rnn-course sandbox: WARNING: the process limit ({limit}) is not "
+                             f"enforced here ({exc}); a fork bomb runs until the cell "
+                             f"timeout.\n")
+            sys.stderr.flush()
     os.execv(argv[0], argv)
 
 
