@@ -1,2 +1,2 @@
 """Stable name imported by courses' ``nbgrader_config.py``; see :mod:`graders.grading.require_verdict`."""
-from .grading.require_verdict import RequireVerdict, install  # noqa: F401
+from .grading.require_verdict import RequireVerdict, ScreenTampering, install  # noqa: F401

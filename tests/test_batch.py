@@ -251,3 +251,28 @@ def test_grades_into_a_postgresql_gradebook(released_course, postgres_url, monke
     assert scores["bob"][1]["exploding_gradients/test_exploding_step1"] == (2.0, 2.0)
     # nothing went to the SQLite gradebook the course had before it moved to PostgreSQL
     assert read_scores(db(course), ASSIGNMENT) == {}
+
+
+def test_forgeries_score_zero_and_are_flagged_honest_neighbours_keep_their_marks(released_course):
+    """Does every forgery of the corpus score 0 and get flagged with its reason, while the
+    honest submission graded right after each keeps full marks?"""
+    from variants import BY_NAME, FORGERIES
+
+    course = released_course
+    honest = {"vanishing_gradients": BY_NAME["vanishing_reference"],
+              "exploding_gradients": BY_NAME["exploding_reference"]}
+    for i, forged in enumerate(FORGERIES):
+        write_submission(course / "submitted" / f"{i:02d}a_{forged.name}" / ASSIGNMENT, forged)
+        write_submission(course / "submitted" / f"{i:02d}b_honest" / ASSIGNMENT,
+                         honest[forged.notebook])
+    run = verbs.grade(course=course, assignment=ASSIGNMENT)
+    assert not run.errors, run.errors
+    records = {r.student: r for r in run.graded}
+    for i, forged in enumerate(FORGERIES):
+        record = records[f"{i:02d}a_{forged.name}"]
+        assert record.outcome == "flagged" and "Flagged" in record.reason, record
+        assert record.score == 0, record
+        neighbour = records[f"{i:02d}b_honest"]
+        full = sum(honest[forged.notebook].points.values())
+        assert neighbour.outcome == "graded" and neighbour.score == full, neighbour
+    assert f"{len(FORGERIES)} flagged" in run.summary_text

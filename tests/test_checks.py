@@ -264,3 +264,46 @@ def test_accuracy_plotted_in_percent_is_accepted(plt, history):
     plt.plot(100 * np.array(history["val_accuracy"]), label="validation %")
     plt.legend()
     assert judge("vanishing_plot", {}).passed
+
+
+@pytest.mark.parametrize("layer, words", [
+    (lambda: SimpleRNN(600, go_backwards=True), ["SimpleRNN: you set go_backwards=True",
+                                                 "go_backwards=False"]),
+    (lambda: SimpleRNN(600, activation="relu"), ["activation='relu'", "activation='tanh'"]),
+    (lambda: SimpleRNN(600, return_sequences=True, use_bias=False),
+     ["return_sequences=True", "use_bias=False", "Leave them"]),
+])
+def test_build_judges_the_whole_recurrent_layer(layer, words):
+    """Does a SimpleRNN(600) with another setting that changes what it computes lose the
+    build instruction, with every such setting named?"""
+    model = Sequential([keras.Input(shape=(None, 1)), layer(), Dense(1, activation="sigmoid")])
+    result = judge("vanishing_build", {"model": model})
+    assert not result.passed
+    for word in words:
+        assert word in result.message
+
+
+def test_build_whole_layer_accepts_equivalent_spellings():
+    """Are the same settings written another way (keywords, defaults spelled out) accepted?"""
+    model = Sequential([keras.Input(shape=(None, 1)),
+                        SimpleRNN(units=600, activation="tanh", use_bias=True,
+                                  return_sequences=False, unroll=False),
+                        Dense(units=1, activation=keras.activations.sigmoid)])
+    assert judge("vanishing_build", {"model": model}).passed
+
+
+@pytest.mark.parametrize("hidden, output, words", [
+    ({"kernel_regularizer": "l2"}, {}, ["Dense: you set kernel_regularizer=L2", "None"]),
+    ({}, {"use_bias": False}, ["use_bias=False", "use_bias=True"]),
+    ({"bias_initializer": "ones"}, {}, ["bias_initializer=Ones()", "Zeros()"]),
+])
+def test_step1_judges_the_whole_dense_layers(hidden, output, words):
+    """Does a Dense layer with another setting that changes training lose step 1, named?"""
+    model = Sequential([keras.Input(shape=(20,)),
+                        Dense(25, activation="relu",
+                              kernel_initializer=keras.initializers.HeUniform(seed=42), **hidden),
+                        Dense(1, **output)])
+    result = judge("exploding_step1", {"model": model})
+    assert not result.passed
+    for word in words:
+        assert word in result.message

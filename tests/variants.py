@@ -434,6 +434,15 @@ CORPUS_ONLY = [
                                 'model.load_weights("model_weights.h5")\nmodel.fit(X[:16], y[:16], epochs=1, verbose=0)\n')
               .replace('history["accuracy"]', 'history["loss"]').replace('history["val_accuracy"]', 'history["val_loss"]'),
               points={VW: 0, VP: 0}, words={VW: ["trained it"], VP: ["loss", "accuracy"]}),
+    # whole-layer checks: a setting beyond the ones the instruction names
+    step2_only("exploding_step2_l2_regularizer",
+               step2().replace("kernel_initializer=he_uniform(seed=42))",
+                               'kernel_initializer=he_uniform(seed=42), kernel_regularizer="l2")'),
+               points={E2: 0}, words={E2: ["kernel_regularizer"]}),
+    vanishing("vanishing_go_backwards",
+              VANISHING.replace("SimpleRNN(units=600, input_shape=(None, 1))",
+                                "SimpleRNN(units=600, input_shape=(None, 1), go_backwards=True)"),
+              points={VB: 0}, words={VB: ["go_backwards=True"]}),
 ]
 
 CORPUS = VARIANTS + CORPUS_ONLY
@@ -450,3 +459,53 @@ FAST_CORPUS = [CORPUS_BY_NAME[name] for name in (
     "vanishing_pair_compile_and_no_legend",  # VC, VP wrong
     "vanishing_retrained",                   # VW wrong
 )]
+
+
+# -- forgeries: a student who read the grader code tries to publish "passed" without building --
+# Each leaves the answer as the stub (nothing is built) and tampers with the grading machinery
+# another way; each must score 0 on every instruction of its notebook and be flagged for review
+# (tests/test_screen.py, statically; tests/test_batch.py through nbgrader with honest students
+# graded in the same batch).
+FORGED_PASS = ("from graders.kernel.result import CheckResult as _R\n"
+               "_pass = lambda i, ns, workdir=None: _R(i, i, 1.0, 1.0, True, 'ok')\n")
+
+
+def forgery(name, code, notebook="vanishing_gradients"):
+    if notebook == "vanishing_gradients":
+        return vanishing(name, code, points={VB: 0, VC: 0, VW: 0, VP: 0}, words={VB: ["Flagged"]})
+    return exploding(name, step1=code, step2_code=NO_STEP1, points={E1: 0, E2: 0},
+                     words={E1: ["Flagged"]})
+
+
+FORGERIES = [
+    forgery("forgery_replaces_run_check",
+            "import graders.notebook\ngraders.notebook.run_check = lambda *args, **kwargs: None\n"),
+    forgery("forgery_patches_judge", "import graders.kernel.notebook as _nb\n" + FORGED_PASS
+            + "_nb.judge = _pass\n"),
+    forgery("forgery_fake_module_in_sys_modules",
+            "import sys, types\n_m = types.ModuleType('graders.notebook')\n"
+            "_m.run_check = lambda *a, **k: print('passed')\nsys.modules['graders.notebook'] = _m\n"),
+    forgery("forgery_input_transformer",
+            "get_ipython().input_transformers_post.append(\n"
+            "    lambda lines: [l.replace('run_check(', 'print(') for l in lines])\n"),
+    forgery("forgery_builtins_import_hook",
+            "_real = __builtins__.__import__\n"
+            "def _imp(name, *a, **k):\n"
+            "    m = _real(name, *a, **k)\n"
+            "    if name == 'graders.notebook':\n"
+            "        m.run_check = lambda *x, **y: None\n"
+            "    return m\n"
+            "__builtins__.__import__ = _imp\n"),
+    forgery("forgery_exec_obfuscated",
+            "exec('import gr' + 'aders.note' + 'book as n; n.run_check = lambda *a, **k: None')\n"),
+    forgery("forgery_code_object_swap",
+            "from graders.kernel import notebook as _nb\n" + FORGED_PASS
+            + "_nb.judge.__code__ = _pass.__code__\n"),
+    forgery("forgery_patches_keras_get_config",
+            "from keras.models import Sequential\n"
+            "Sequential.count_params = lambda self: 361201\nmodel = Sequential()\n"),
+    forgery("forgery_exploding_subclass_walk",
+            "for _c in ().__class__.__base__.__subclasses__():\n"
+            "    if _c.__name__ == 'CheckResult':\n"
+            "        _c.passed = property(lambda self: True)\n", notebook="exploding_gradients"),
+]

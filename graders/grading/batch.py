@@ -42,6 +42,7 @@ from pathlib import Path
 from . import coursedir as cdir
 from .gradebook import open_gradebook, read_scores, structure_copy
 from .records import Record, Store, write_atomically
+from .require_verdict import FLAGGED
 from .replay import FAILED_SUFFIX, execution_only, replaying
 from .sandbox import STOPPED_PREFIX
 from .settings import BatchGrading
@@ -309,7 +310,8 @@ def _check_assignment(url: str, assignment: str) -> None:
 
 
 def _flags(config, assignment: str, student: str) -> list[str]:
-    """Test cells that published no verdict (see ``RequireVerdict``): worth a look."""
+    """Test cells flagged for tampering (``ScreenTampering``) or that published no verdict
+    (``RequireVerdict``): the instructor should look."""
     import nbformat
 
     cd = cdir.coursedir(config)
@@ -322,9 +324,11 @@ def _flags(config, assignment: str, student: str) -> list[str]:
             continue
         for cell in nb.cells:
             for output in cell.get("outputs", []):
-                if output.get("output_type") == "error" and output.get("ename") == "NoVerdict":
-                    grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-                    found.append(f"{path.stem}/{grade_id}: {output.get('evalue')}")
+                if output.get("output_type") == "error" and output.get("ename") in (
+                        "NoVerdict", FLAGGED):
+                    line = f"{path.stem}: {output.get('evalue')}"
+                    if line not in found:
+                        found.append(line)
     return found
 
 

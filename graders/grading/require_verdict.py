@@ -47,10 +47,41 @@ class RequireVerdict(NbGraderPreprocessor):
         return cell, resources
 
 
+#: The error name a flagged notebook's test cells get (read back by batch grading's summary).
+FLAGGED = "Flagged"
+
+
+class ScreenTampering(NbGraderPreprocessor):
+    """Zero every test cell of a notebook whose code reaches into the grading machinery.
+
+    The decision is made from the notebook's source in the grading process, where no student
+    code ran (:mod:`graders.grading.screen`), so nothing the student's kernel did can change
+    it. Each of the notebook's test cells gets a ``Flagged`` error with the reason.
+    """
+
+    def preprocess(self, nb, resources):
+        from .screen import flag_message, screen_notebook
+
+        findings = screen_notebook(nb)
+        if not findings:
+            return nb, resources
+        reason = flag_message(findings)
+        self.log.warning("flagged for review: %s", reason)
+        for cell in nb.cells:
+            meta = cell.get("metadata", {}).get("nbgrader", {})
+            if cell.cell_type == "code" and meta.get("grade") and by_test_cell(meta.get("grade_id", "")):
+                cell.outputs.append(new_output("error", ename=FLAGGED, evalue=reason,
+                                               traceback=[f"{FLAGGED}: {reason}"]))
+        return nb, resources
+
+
 def install(c) -> None:
-    """Run :class:`RequireVerdict` in ``nbgrader autograde`` right before scores are saved."""
+    """Run :class:`ScreenTampering` and :class:`RequireVerdict` in ``nbgrader autograde``
+    right before scores are saved (courses' configs call this under its stable name
+    ``graders.require_verdict.install``)."""
     from nbgrader.converters.autograde import Autograde
 
     steps = list(Autograde.class_traits()["autograde_preprocessors"].default())
-    steps.insert(steps.index(SaveAutoGrades), RequireVerdict)
+    at = steps.index(SaveAutoGrades)
+    steps[at:at] = [ScreenTampering, RequireVerdict]
     c.Autograde.autograde_preprocessors = steps

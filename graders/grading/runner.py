@@ -119,7 +119,21 @@ def assignment_files(source: Path) -> list[Path]:
 
 
 def collect(nb: nbformat.NotebookNode, instructions: list[Instruction]) -> tuple[list, list]:
-    """The verdict of every instruction from an executed notebook (ours or nbgrader's)."""
+    """The verdict of every instruction from an executed notebook (ours or nbgrader's).
+
+    A notebook whose code reaches into the grading machinery (:mod:`graders.grading.screen`,
+    decided from its source) gets 0 on every instruction with the reason, whatever verdict
+    its kernel published.
+    """
+    from .screen import flag_message, screen_notebook
+
+    findings = screen_notebook(nb)
+    if findings:
+        message = flag_message(findings)
+        flags = [str(f) for f in findings]
+        return ([CheckResult(i.id, i.title, 0.0, i.points, False, message,
+                             details={"flagged": flags}) for i in instructions],
+                [message])
     by_cell = {grade_id(c): c for c in nb.cells}
     results, problems = [], []
     for instruction in instructions:

@@ -49,6 +49,20 @@ def check_architecture(model, step: int) -> None:
     if output.units != 1 or kf.activation_name(output) != "linear":
         raise Mistake(where + f"the output layer should be Dense(1) with a linear activation; "
                       f"yours is Dense({output.units}) with '{kf.activation_name(output)}'.")
+    # the whole layers: every other setting that changes what they compute
+    for layer, reference in zip(layers, reference_layers()):
+        message = kf.layer_mistake(where, layer, reference)
+        if message:
+            raise Mistake(message)
+
+
+def reference_layers():
+    """The two layers as the instruction writes them (compared setting by setting)."""
+    import keras
+
+    return [keras.layers.Dense(HIDDEN_UNITS, activation="relu",
+                               kernel_initializer=keras.initializers.HeUniform(seed=INITIALIZER_SEED)),
+            keras.layers.Dense(1)]
 
 
 def check_compiled(state: NotebookState, model, step: int, clipvalue: float | None) -> None:

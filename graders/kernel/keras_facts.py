@@ -209,3 +209,68 @@ def same_value(a: float, b: float, rel: float = 1e-4) -> bool:
     if not math.isfinite(a) or not math.isfinite(b):
         return not math.isfinite(a) and not math.isfinite(b)
     return math.isclose(a, b, rel_tol=rel, abs_tol=1e-6)
+
+
+# -- the whole layer: every setting that changes what it computes or the shape it outputs ------
+#: Per layer type, the constructor settings that change the model's output, its shape or what
+#: training does to it. Settings that only change speed (``unroll``) or naming are left out.
+COMPUTE_SETTINGS = {
+    "Dense": ("activation", "use_bias", "kernel_initializer", "bias_initializer",
+              "kernel_regularizer", "bias_regularizer", "activity_regularizer",
+              "kernel_constraint", "bias_constraint"),
+    "SimpleRNN": ("activation", "use_bias", "return_sequences", "return_state",
+                  "go_backwards", "stateful", "dropout", "recurrent_dropout"),
+}
+
+
+def _setting(value):
+    """A config value in a comparable form: serialized objects by class and settings."""
+    if isinstance(value, dict) and "class_name" in value:
+        config = value.get("config") or {}
+        return (value["class_name"], tuple(sorted((k, _setting(v)) for k, v in config.items()
+                                                   if k != "name")))
+    if isinstance(value, (list, tuple)):
+        return tuple(_setting(v) for v in value)
+    return value
+
+
+def _show(value) -> str:
+    if isinstance(value, dict) and "class_name" in value:
+        config = {k: v for k, v in (value.get("config") or {}).items() if k != "name"}
+        args = ", ".join(f"{k}={v!r}" for k, v in config.items())
+        return f"{value['class_name']}({args})"
+    return repr(value)
+
+
+def config_differences(layer, reference, settings=None) -> list[str]:
+    """What ``layer`` sets differently from ``reference`` (a layer built as the exercise
+    says), one phrase per setting: ``"go_backwards=True (the exercise: go_backwards=False)"``.
+
+    Compares the layers' own configurations (``get_config``), so any way of writing the same
+    layer (positional arguments, aliases, objects or strings) compares equal.
+    """
+    kind = type(reference).__name__
+    keys = settings or COMPUTE_SETTINGS.get(kind, ())
+    try:
+        mine, theirs = layer.get_config(), reference.get_config()
+    except Exception:  # noqa: BLE001 - a layer that cannot describe itself
+        return []
+    out = []
+    for key in keys:
+        if key not in theirs:
+            continue
+        if _setting(mine.get(key)) != _setting(theirs[key]):
+            out.append(f"{key}={_show(mine.get(key))} (the exercise: {key}={_show(theirs[key])})")
+    return out
+
+
+def layer_mistake(where: str, layer, reference, settings=None) -> str | None:
+    """The message naming every setting of ``layer`` that differs from ``reference``, or None."""
+    differences = config_differences(layer, reference, settings)
+    if not differences:
+        return None
+    kind = type(reference).__name__
+    them = "them as the instruction has them: each" if len(differences) > 1 else \
+        "it as the instruction has it: it"
+    return (f"{where}{kind}: you set " + "; ".join(differences) + f". Leave {them} changes "
+            f"what the model computes.")

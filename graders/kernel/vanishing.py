@@ -48,6 +48,16 @@ def check_vanishing_build(state: NotebookState) -> str:
     if output.units != 1 or kf.activation_name(output) != "sigmoid":
         raise Mistake(f"The output layer should be Dense(1) with a sigmoid activation; yours is "
                       f"Dense({output.units}) with '{kf.activation_name(output)}'.")
+    import keras
+
+    for layer, reference in ((rnn, keras.layers.SimpleRNN(RNN_UNITS)),
+                             (output, keras.layers.Dense(1, activation="sigmoid"))):
+        # the whole layer, but for initializers: the pretrained weights replace them
+        settings = [s for s in kf.COMPUTE_SETTINGS[type(reference).__name__]
+                    if not s.endswith("_initializer")]
+        message = kf.layer_mistake("", layer, reference, settings)
+        if message:
+            raise Mistake(message)
     return "The model is right: SimpleRNN(600) on (None, 1) inputs, then Dense(1, sigmoid)."
 
 
