@@ -173,10 +173,13 @@ def test_tcp_transport_is_refused(tmp_path, kernel_env):
 def test_extension_is_loaded_and_failure_is_loud(tmp_path, use_kernel_env, monkeypatch):
     (tmp_path / "sbx_probe_ext.py").write_text(
         "def load_ipython_extension(ip):\n    ip.user_ns['SBX_EXT'] = 'loaded'\n")
-    # an already autograded notebook next to the running one must not be readable
+    # an already autograded notebook next to the running one must not be readable: it is
+    # not in the kernel's scratch folder, and unreadable in the read-only view of the folder
     (tmp_path / "graded_before.ipynb").write_text(HIDDEN_MARKER)
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
-        "try:\n    open('graded_before.ipynb').read()\nexcept PermissionError:\n    print(SBX_EXT, 'hidden')")])
+        "import os\nassert not os.path.exists('graded_before.ipynb')\ntry:\n"
+        f"    open('{sandbox.FILES_VIEW}/graded_before.ipynb').read()\n"
+        "except PermissionError:\n    print(SBX_EXT, 'hidden')")])
     monkeypatch.setenv(sandbox.ENV_EXTENSIONS, "sbx_probe_ext")
     assert outputs_text(run_notebook(nb, tmp_path).cells[0]).strip() == "loaded hidden"
     assert (tmp_path / "graded_before.ipynb").read_text() == HIDDEN_MARKER
@@ -296,8 +299,9 @@ def test_autograde_hostile_batch(course, kernel_env):
     assert {s: tree_hashes(root / "submitted" / s) for s in ("alice", "bob")} == others_before
     for student in ("alice", "bob"):
         assert not list((root / "autograded" / student).rglob("pwned*"))
+    # what the kernel wrote went to its scratch tmpfs, thrown away with it
     stray = [p for p in root.rglob("*") if "pwned" in p.name or p.name == "mallory-was-here.txt"]
-    assert stray == [root / "autograded" / "mallory" / ASSIGNMENT / "mallory-was-here.txt"]
+    assert stray == []
 
     # what the hostile notebook printed
     graded = nbformat.read(root / "autograded" / "mallory" / ASSIGNMENT / "sbx.ipynb", as_version=4)
@@ -344,6 +348,8 @@ def test_fork_bomb_is_stopped_in_seconds_with_a_reason(tmp_path, use_kernel_env,
     stderr = open(tmp_path / "kernel-stderr.log", "w+")
     km = sandbox.kernel_manager()
     km.start_kernel(cwd=str(tmp_path), stderr=stderr)
+    launcher = km.provisioner.pid  # the process that joined the kernel's cgroup
+    assert launcher
     kc = km.client()
     kc.start_channels()
     try:
@@ -366,11 +372,12 @@ def test_fork_bomb_is_stopped_in_seconds_with_a_reason(tmp_path, use_kernel_env,
         text = stderr.read()
         time.sleep(0.2)
     assert sandbox.STOPPED_PREFIX + "more than 64 processes" in text, text[-2000:]
+    ours = f"kernel-{launcher}-*"  # other kernels (other tests) may be running
     groups = sandbox._pids_root() / "rnn-course"
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(p.is_dir() for p in groups.glob("kernel-*")):
+    while time.monotonic() < deadline and list(groups.glob(ours)):
         time.sleep(0.2)
-    assert not list(groups.glob("kernel-*")), "a kernel's cgroup was left behind"
+    assert not list(groups.glob(ours)), "the kernel's cgroup was left behind"
 
 
 def test_tensorflow_kernel_stays_below_the_default_process_limit(tmp_path, use_kernel_env):
@@ -380,3 +387,44 @@ def test_tensorflow_kernel_stays_below_the_default_process_limit(tmp_path, use_k
         "print(len(os.listdir('/proc/self/task')))")])
     tasks = int(outputs_text(run_notebook(probe, tmp_path).cells[0]).split()[-1])
     assert tasks < sandbox.DEFAULT_PIDS // 4, tasks
+
+
+def test_disk_filler_meets_the_scratch_cap_and_course_files_stay_read_only(tmp_path, use_kernel_env,
+                                                                          monkeypatch):
+    """Does a kernel that writes without end stop at its scratch cap (the host's disk
+    untouched), and can it read but not change the course's data files?"""
+    monkeypatch.setenv(sandbox.ENV_SCRATCH, "64M")
+    (tmp_path / "model_weights.h5").write_bytes(b"course weights")
+    probe = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import os\n"
+        "print('READ', open('model_weights.h5', 'rb').read())\n"
+        "try:\n    open('model_weights.h5', 'wb').write(b'mine')\nexcept OSError as e:\n"
+        "    print('WEIGHTS_READ_ONLY', type(e).__name__)\n"
+        "written = 0\n"
+        "try:\n"
+        "    for i in range(1000):\n"
+        "        with open(f'fill{i}.bin', 'wb') as f:\n"
+        "            f.write(b'x' * (1 << 20))\n"
+        "        written += 1 << 20\n"
+        "except OSError as e:\n"
+        "    print('FULL', written >> 20, e.errno)\n")])
+    text = outputs_text(run_notebook(probe, tmp_path).cells[0])
+    assert "READ b'course weights'" in text and "WEIGHTS_READ_ONLY" in text, text
+    full = text.split("FULL", 1)[1].split()
+    assert int(full[0]) <= 64 and full[1] == "28", text  # ENOSPC at the cap
+    assert (tmp_path / "model_weights.h5").read_bytes() == b"course weights"
+    assert not list(tmp_path.glob("fill*"))
+
+
+def test_output_flood_is_cut_inside_the_kernel(tmp_path, use_kernel_env, monkeypatch):
+    """Is a flood of prints cut at the per-cell cap inside the kernel (one line says so),
+    and does the next cell print normally again?"""
+    monkeypatch.setenv("RNN_COURSE_KERNEL_OUTPUT", "10K")
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("for i in range(200000):\n    print('flood', i)"),
+        nbformat.v4.new_code_cell("print('after')")])
+    run_notebook(nb, tmp_path)
+    flood = outputs_text(nb.cells[0])
+    assert len(flood) < 12_000, len(flood)
+    assert "output cut by the autograder" in flood
+    assert outputs_text(nb.cells[1]).strip() == "after"

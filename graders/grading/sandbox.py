@@ -35,17 +35,24 @@ Security reasoning
   other students' folders or ``gradebook.db``: they simply do not exist inside.
   Binding ``/`` read-only would still leak the hidden tests (source notebooks,
   gradebook), so we don't.
-* **Writable:** only the notebook's own folder (the kernel cwd chosen by
-  jupyter_client, i.e. ``autograded/<student>/<assignment>``), a private tmpfs
-  ``/tmp`` (also HOME and MPLCONFIGDIR; size-capped) and the ipc socket
-  directory (a dedicated 0700 directory that holds only kernel sockets, *not*
-  the Jupyter runtime dir, which holds other kernels' connection files/keys).
-  The connection file itself is bound read-only.  ``*.ipynb`` files in the
-  notebook folder are made unreadable (see :func:`_hide_notebooks`).  The wrapper refuses a cwd that contains the venv,
-  ``graders/`` or a ``gradebook.db`` (e.g. a notebook run from the course root).
-  (If the folder lies under the host's /tmp, its parent directories are
-  throw-away directories on the sandbox's own /tmp tmpfs, hence writable but
-  meaningless.)
+* **Writable:** a private scratch folder where the kernel starts, a private
+  tmpfs ``/tmp`` (also HOME and MPLCONFIGDIR) and the ipc socket directory (a
+  dedicated 0700 directory that holds only kernel sockets, *not* the Jupyter
+  runtime dir, which holds other kernels' connection files/keys).  The kernel's
+  folder (the cwd jupyter_client chose, i.e. ``autograded/<student>/<a>``) is
+  bound **read-only** at ``/run/rnn-course/files`` and the kernel's cwd, at the
+  same path as on the host, is a size-capped tmpfs (default 1 GiB, env
+  ``RNN_COURSE_KERNEL_SCRATCH``) holding a symlink to each of its files: the
+  student's code reads the data as before, but cannot change the course's data
+  and weights the checks compare with, and everything it writes goes to the
+  scratch tmpfs, which is thrown away with the kernel (a disk filler meets
+  ENOSPC at the cap, the host's disk is never touched).  ``*.ipynb`` files get
+  no symlink and are made unreadable in the read-only view (see
+  :func:`_hide_notebooks`).  The connection file itself is bound read-only.  The
+  wrapper refuses a cwd that contains the venv, ``graders/`` or a
+  ``gradebook.db`` (e.g. a notebook run from the course root).  (If the folder
+  lies under the host's /tmp, its parent directories are throw-away directories
+  on the sandbox's own /tmp tmpfs, hence writable but meaningless.)
 * **No privileges.**  The grader usually runs as root, and bwrap run by root
   *keeps all capabilities* unless told otherwise (a sandboxed root could simply
   remount the binds read-write).  ``--cap-drop ALL`` empties every capability
@@ -139,6 +146,10 @@ DEFAULT_MEMORY = "4G"
 DEFAULT_EXTENSIONS = "graders.kernel.capture"
 FILE_SIZE_LIMIT = "1G"  # RLIMIT_FSIZE: largest file the kernel may write
 TMPFS_SIZE = 1 << 30  # /tmp (and HOME) inside the sandbox
+ENV_SCRATCH = "RNN_COURSE_KERNEL_SCRATCH"  # size of the kernel's writable cwd, e.g. "1G"
+DEFAULT_SCRATCH = "1G"
+#: Where the kernel's folder is seen, read-only, inside the sandbox.
+FILES_VIEW = "/run/rnn-course/files"
 SANDBOX_HOME = "/tmp/home"
 
 # Small, secret-free parts of /etc that Python, matplotlib & co. may look at.
@@ -244,8 +255,23 @@ def _ro_system_binds() -> list[str]:
     return args
 
 
-def _hide_notebooks(cwd: str) -> list[str]:
-    """Cover every ``*.ipynb`` below the kernel's folder with /dev/null.
+def scratch_size() -> int:
+    return _parse_size(os.environ.get(ENV_SCRATCH) or DEFAULT_SCRATCH)
+
+
+def _files_view(cwd: str, bound_later: tuple[str, ...] = ()) -> list[str]:
+    """The kernel's folder read-only at :data:`FILES_VIEW`, and its cwd a size-capped tmpfs
+    with a symlink to each file (notebooks, and paths bound later, excepted)."""
+    args = ["--ro-bind", cwd, FILES_VIEW, *_hide_notebooks(cwd, FILES_VIEW),
+            "--size", str(scratch_size()), "--tmpfs", cwd]
+    for name in sorted(os.listdir(cwd)):
+        if not name.endswith(".ipynb") and os.path.join(cwd, name) not in bound_later:
+            args += ["--symlink", f"{FILES_VIEW}/{name}", os.path.join(cwd, name)]
+    return args
+
+
+def _hide_notebooks(cwd: str, view: str) -> list[str]:
+    """Cover every ``*.ipynb`` below the kernel's folder (as seen at ``view``) with /dev/null.
 
     bwrap binds are ``nodev``, so opening such a file fails with PermissionError.
 
@@ -256,8 +282,9 @@ def _hide_notebooks(cwd: str) -> list[str]:
     """
     args = []
     for dirpath, dirnames, filenames in os.walk(cwd):
+        inside = os.path.join(view, os.path.relpath(dirpath, cwd))
         args += [a for f in sorted(filenames) if f.endswith(".ipynb")
-                 for a in ("--ro-bind", "/dev/null", os.path.join(dirpath, f))]
+                 for a in ("--ro-bind", "/dev/null", os.path.normpath(os.path.join(inside, f)))]
     return args
 
 
@@ -302,6 +329,8 @@ def kernel_command(connection_file: str, cwd: str | None = None,
         "LANG": "C.UTF-8",
         "PYTHONPATH": str(PACKAGE_DIR.parent),  # only graders/ is bound below it
         "TF_CPP_MIN_LOG_LEVEL": "3",
+        # what one cell may print (graders.kernel.capture cuts the rest inside the kernel)
+        "RNN_COURSE_KERNEL_OUTPUT": os.environ.get("RNN_COURSE_KERNEL_OUTPUT") or "1M",
     }
     env.update({k: os.environ[k] for k in ENV_PASSTHROUGH if k in os.environ})
     mem = memory_limit()
@@ -320,8 +349,7 @@ def kernel_command(connection_file: str, cwd: str | None = None,
         *_ro_system_binds(),
         "--dev", "/dev",
         "--proc", "/proc", "--remount-ro", "/proc",
-        "--bind", cwd, cwd,
-        *_hide_notebooks(cwd),
+        *_files_view(cwd, bound_later=(connection_file,)),
         "--bind", socket_dir, socket_dir,
         "--ro-bind", connection_file, connection_file,
         "--remount-ro", "/",

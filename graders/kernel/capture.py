@@ -11,6 +11,11 @@ student's cells run:
   ("your cell stopped at ``SGD(lr=...)``") instead of only *that* it is missing.
 
 Nothing here changes what the student sees: the recorder adds no output to any cell.
+
+It also caps what one cell may print (:class:`CappedStream`, ``RNN_COURSE_KERNEL_OUTPUT`` bytes
+per cell, default 1 MiB, set by the sandbox) and how many rich outputs it may display (200): a
+flood of prints is cut inside the kernel, so it never fills the grading process's memory or
+the stored notebook; one line says it was cut.
 """
 from __future__ import annotations
 
@@ -63,6 +68,47 @@ class KernelRecord:
 
 RECORD: KernelRecord | None = None
 
+ENV_OUTPUT = "RNN_COURSE_KERNEL_OUTPUT"
+DEFAULT_OUTPUT = 1 << 20
+MAX_DISPLAYS = 200
+
+
+def output_limit() -> int:
+    import os
+
+    text = (os.environ.get(ENV_OUTPUT) or "").strip().upper().removesuffix("B")
+    if not text:
+        return DEFAULT_OUTPUT
+    mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(text[-1:], 1)
+    return int(float(text.rstrip("KMG")) * mult)
+
+
+class CappedStream:
+    """A stdout/stderr that passes at most ``limit`` characters per cell to the real stream."""
+
+    def __init__(self, stream, limit: int):
+        self._stream = stream
+        self._limit = limit
+        self.used = 0
+        self.cut = False
+
+    def reset(self) -> None:
+        self.used, self.cut = 0, False
+
+    def write(self, text):
+        if self.used >= self._limit:
+            if not self.cut:
+                self.cut = True
+                self._stream.write(f"\n[output cut by the autograder: more than "
+                                   f"{self._limit} characters in this cell]\n")
+            return len(text)
+        room = self._limit - self.used
+        self.used += len(text)
+        return self._stream.write(text[:room]) if len(text) > room else self._stream.write(text)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
 
 def _make_recorder(shell):
     from IPython.core.formatters import BaseFormatter
@@ -96,6 +142,38 @@ def load_ipython_extension(shell) -> None:
     formatter.formatters[RECORDER_MIMETYPE] = recorder
     if RECORDER_MIMETYPE not in formatter.active_types:
         formatter.active_types = list(formatter.active_types) + [RECORDER_MIMETYPE]
+
+    import sys
+
+    limit = output_limit()
+    streams = []
+    for name in ("stdout", "stderr"):
+        current = getattr(sys, name)
+        if current is not None and not isinstance(current, CappedStream):
+            capped = CappedStream(current, limit)
+            setattr(sys, name, capped)
+            streams.append(capped)
+    publish = shell.display_pub.publish
+    shown = {"count": 0, "cut": False}
+
+    def capped_publish(data, *args, **kwargs):
+        shown["count"] += 1
+        if shown["count"] <= MAX_DISPLAYS:
+            return publish(data, *args, **kwargs)
+        if not shown["cut"]:
+            shown["cut"] = True
+            return publish({"text/plain": f"[output cut by the autograder: more than "
+                                          f"{MAX_DISPLAYS} displays in this cell]"})
+        return None
+
+    shell.display_pub.publish = capped_publish
+
+    def pre_run_cell(info):
+        for stream in streams:
+            stream.reset()
+        shown.update(count=0, cut=False)
+
+    shell.events.register("pre_run_cell", pre_run_cell)
 
     def post_run_cell(result):
         count = result.execution_count
