@@ -276,3 +276,58 @@ def test_forgeries_score_zero_and_are_flagged_honest_neighbours_keep_their_marks
         full = sum(honest[forged.notebook].points.values())
         assert neighbour.outcome == "graded" and neighbour.score == full, neighbour
     assert f"{len(FORGERIES)} flagged" in run.summary_text
+
+
+HOSTILE = {
+    "h1_fork_bomb": "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n",
+    "h2_memory_hog": "hog = []\nwhile True:\n    hog.append(bytearray(64 << 20))\n",
+    "h3_output_flood": "for i in range(2_000_000):\n    print('flood', i)\n",
+    "h4_disk_filler": "i = 0\nwhile True:\n    open(f'fill{i}.bin', 'wb').write(b'x' * (64 << 20))\n    i += 1\n",
+}
+
+
+def test_hostile_class_is_contained_and_honest_students_grade_as_in_a_clean_run(
+        released_course, tmp_path):
+    """Is each hostile submission stopped in seconds with 0 for what it broke (the fork bomb
+    with its reason), while every honest student graded in the same batch gets exactly the
+    scores and messages of a clean run?"""
+    from graders.grading.runner import collect
+    from graders.instructions import for_notebook
+    from variants import BY_NAME
+
+    import nbformat
+
+    clean = tmp_path / "clean"
+    shutil.copytree(released_course, clean)
+    honest = BY_NAME["vanishing_reference"]
+    for i, (name, code) in enumerate(HOSTILE.items()):
+        write_submission(released_course / "submitted" / name / ASSIGNMENT,
+                         exploding(name, step1=code))
+        for course in (released_course, clean):
+            write_submission(course / "submitted" / f"h{i + 1}_honest" / ASSIGNMENT, honest)
+
+    started = time.monotonic()
+    run = verbs.grade(course=released_course, assignment=ASSIGNMENT)
+    took = time.monotonic() - started
+    clean_run = verbs.grade(course=clean, assignment=ASSIGNMENT)
+    assert not run.errors and not clean_run.errors
+    records = {r.student: r for r in run.graded}
+    bomb = records["h1_fork_bomb"]
+    assert bomb.outcome == "failed" and "more than 256 processes" in bomb.reason, bomb
+    for name in HOSTILE:
+        assert not records[name].score, records[name]
+    assert took < 240, took  # nothing ran until a cell timeout (600 s)
+
+    def verdicts(course, student):
+        nb = nbformat.read(course / "autograded" / student / ASSIGNMENT /
+                           "vanishing_gradients.ipynb", as_version=4)
+        return [(r.points, r.message) for r in collect(nb, for_notebook("vanishing_gradients"))[0]]
+
+    clean_records = {r.student: r for r in clean_run.graded}
+    for i in range(len(HOSTILE)):
+        student = f"h{i + 1}_honest"
+        assert records[student].cells == clean_records[student].cells
+        assert records[student].score == 5
+        assert verdicts(released_course, student) == verdicts(clean, student)
+    # the course's files are untouched and nothing was written outside the kernels' scratch
+    assert not list(released_course.rglob("fill*.bin"))
