@@ -52,3 +52,46 @@ def test_deleted_test_cell_is_reported(tmp_path):
     grade = grade_notebook(path, files_from=RELEASE)
     assert any("deleted" in p for p in grade.problems)
     assert grade.by_instruction()["vanishing_plot"].points == 0
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_source_notebook_passes_its_own_hidden_tests_in_a_plain_kernel(tmp_path, notebook):
+    """Opened in plain Jupyter (the python3 kernel, as an instructor authors a notebook), does
+    each source notebook pass every hidden test on its own solutions?"""
+    import shutil
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    from graders.grading.runner import assignment_files, collect
+    from graders.instructions import for_notebook
+    from helpers import SOURCE
+
+    for f in assignment_files(SOURCE):
+        shutil.copy(f, tmp_path / f.name)
+    nb = nbformat.read(SOURCE / f"{notebook}.ipynb", as_version=4)
+    NotebookClient(nb, kernel_name="python3", timeout=600, allow_errors=True,
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    results, problems = collect(nb, for_notebook(notebook))
+    assert all(r.passed for r in results) and not problems, [r.summary_line() for r in results]
+
+
+def test_self_check_cell_does_not_grade_the_notebook_again(tmp_path):
+    """Does a student's `!rnn-course check` cell, run while the notebook is graded, refuse
+    to grade it again instead of recursing?"""
+    import nbformat
+
+    from graders.grading.runner import grade_notebook
+    from helpers import write_submission
+    from variants import BY_NAME
+
+    variant = BY_NAME["vanishing_reference"]
+    path = write_submission(tmp_path, variant)
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("!rnn-course check vanishing_gradients.ipynb"))
+    nbformat.write(nb, path)
+    for sandboxed in (True, False):
+        grade = grade_notebook(path, sandboxed=sandboxed)
+        out = "".join(o.get("text", "") for o in grade.executed.cells[-1].get("outputs", []))
+        assert "not run here: this notebook is itself being graded" in out, out
+        assert grade.points == grade.max_points

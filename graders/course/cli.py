@@ -147,8 +147,16 @@ def cmd_summary(args) -> int:
 
 def cmd_check(args) -> int:
     """A student's self-check: the autograder's verdict on one notebook, offline."""
-    from ..grading.runner import NotGradable, grade_notebook
+    import os
 
+    from ..grading.runner import NotGradable, grade_notebook
+    from ..grading.sandbox import GRADING_ENV
+
+    if os.environ.get(GRADING_ENV):
+        print("rnn-course check: not run here: this notebook is itself being graded (a "
+              "`!rnn-course check` cell would grade it again, and again). Run it in a terminal, "
+              "or in a cell of another notebook.")
+        return 0
     sandboxed = not args.no_sandbox
     if sandboxed and not (shutil.which("bwrap") and shutil.which("prlimit")):
         print("bubblewrap is not installed here: running your notebook in a plain local kernel "

@@ -14,6 +14,7 @@ No instructor file and no gradebook is needed: the test code comes from
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -183,8 +184,11 @@ def grade_notebook(path: str | Path, *, files_from: str | Path | None = None,
                                 resources={"metadata": {"path": str(work)}}, **kwargs)
         kernel_log = work / ".kernel-stderr.log"
         try:
+            # a plain kernel gets the grading mark the sandbox sets: a `!rnn-course check` cell
+            # in the student's notebook must not grade the notebook again, recursively
+            env = None if sandboxed else {**os.environ, sandbox.GRADING_ENV: "1"}
             with open(kernel_log, "w") as log:  # TensorFlow's start-up chatter, crash reports
-                client.execute(stderr=log)
+                client.execute(stderr=log, **({"env": env} if env else {}))
         except Exception as exc:  # the kernel died (memory), a cell timed out...
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             tail = kernel_log.read_text(errors="replace").strip().splitlines()[-3:]

@@ -138,6 +138,8 @@ LAUNCH_SCRIPT = PACKAGE_DIR / "sandbox.py"
 
 ENV_MEMORY = "RNN_COURSE_KERNEL_MEMORY"  # e.g. "4G", "6000M", bytes
 ENV_EXTENSIONS = "RNN_COURSE_KERNEL_EXTENSIONS"  # comma separated, "" = none
+#: Set in every grading kernel; `rnn-course check` refuses to run where it is set.
+GRADING_ENV = "RNN_COURSE_GRADING"
 ENV_PIDS = "RNN_COURSE_KERNEL_PIDS"  # tasks (processes + threads) per kernel
 DEFAULT_PIDS = 256
 #: How the watchdog announces a stopped kernel (graders.grading.batch reads it back).
@@ -329,6 +331,8 @@ def kernel_command(connection_file: str, cwd: str | None = None,
         "LANG": "C.UTF-8",
         "PYTHONPATH": str(PACKAGE_DIR.parent),  # only graders/ is bound below it
         "TF_CPP_MIN_LOG_LEVEL": "3",
+        # `rnn-course check` run from a cell of a notebook being graded does not grade again
+        GRADING_ENV: "1",
         # what one cell may print (graders.kernel.capture cuts the rest inside the kernel)
         "RNN_COURSE_KERNEL_OUTPUT": os.environ.get("RNN_COURSE_KERNEL_OUTPUT") or "1M",
     }
