@@ -26,9 +26,9 @@ HINTS: dict[str, str] = {
     'vanishing_plotted_loss': (
         'Plot accuracy (`accuracy` and `val_accuracy`), not `loss`/`val_loss` (see *Your task*, item 4).'),
     'vanishing_one_curve': (
-        'Plot both curves, training accuracy and validation accuracy, on the same figure (see *Your task*, item 4).'),
+        'Plot both curves, training accuracy and validation accuracy, on the same axes: one plot, two lines (see *Your task*, item 4).'),
     'vanishing_no_legend': (
         'Give each curve a `label=` and call `plt.legend()` so the two curves can be told apart (see *Your task*, item 4).'),
     'vanishing_acc_key': (
-        'In Keras 3 the history keys are `accuracy` and `val_accuracy`. `acc` and `val_acc` are Keras 2 names (see the *Keras 3 note* in *Your task*, item 2).'),
+        'The preloaded `history` was recorded with `metrics=[\'accuracy\']`, so its keys are `accuracy` and `val_accuracy`; Keras names the key after the metric asked for, and Keras 2 code often asked for `acc` (see the *Keras 3 note* in *Your task*, item 2).'),
 }

@@ -31,8 +31,10 @@ def explain_error(error: BaseException | None) -> tuple[str, str | None]:
                 "Keras 3 renamed the optimizer argument `lr` to `learning_rate`, so write "
                 "`SGD(learning_rate=0.01, ...)`."), "exploding_lr_renamed"
     if name == "KeyError" and text.strip("'\"") in ("acc", "val_acc"):
-        return ("Your cell stopped with `KeyError: " + text + "`: Keras 3 records accuracy under "
-                "'accuracy' and 'val_accuracy'; 'acc' and 'val_acc' were Keras 2's names."), \
+        return ("Your cell stopped with `KeyError: " + text + "`: the preloaded `history` was "
+                "recorded with metrics=['accuracy'], so its keys are 'accuracy' and "
+                "'val_accuracy' (Keras 3 names the key after the metric you ask for; Keras 2 "
+                "code often asked for 'acc')."), \
             "vanishing_acc_key"
     if name == "NotImplementedError":
         return ("Your cell still raises `NotImplementedError`: replace the placeholder "
