@@ -15,7 +15,8 @@ RNN_COURSE = Path(sys.executable).parent / "rnn-course"
 def test_help_lists_every_verb():
     """Does `rnn-course --help` tell a newcomer what each verb does?"""
     out = subprocess.run([str(RNN_COURSE), "--help"], capture_output=True, text=True, check=True)
-    for verb in ("release", "grade", "feedback", "export", "check", "data", "demo", "summary"):
+    for verb in ("release", "grade", "feedback", "export", "check", "data", "demo", "summary",
+                 "lms", "bundle", "gradescope"):
         assert verb in out.stdout
 
 

@@ -66,3 +66,24 @@ def test_a_flagged_notebook_scores_zero_whatever_its_kernel_published():
     assert [r.points for r in results] == [0.0] * len(results)
     assert all(r.message.startswith("Flagged for the instructor's review") for r in results)
     assert problems == [flag_message(screen_notebook(nb))]
+
+
+def test_saved_outputs_never_pass_for_verdicts(tmp_path):
+    """Does a notebook saved with forged verdict outputs in its test cells, whose kernel then
+    dies before they run, get no points from `rnn-course check`?"""
+    import nbformat
+
+    from graders.grading.runner import grade_notebook
+    from graders.kernel.result import RESULT_MIMETYPE, CheckResult
+    from helpers import write_submission
+    from variants import exploding
+
+    path = write_submission(tmp_path, exploding("kills", step1="import os\nos._exit(0)"))
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
+        if gid.startswith("test_"):
+            forged = CheckResult(gid[5:], gid, 2.0, 2.0, True, "ok").to_json()
+            cell.outputs = [nbformat.v4.new_output("display_data", data={RESULT_MIMETYPE: forged})]
+    nbformat.write(nb, path)
+    assert grade_notebook(path).points == 0

@@ -192,6 +192,21 @@ def cmd_data(args) -> int:
     return build["main"](args.build_args)
 
 
+def cmd_bundle(args) -> int:
+    from .bundle import bundle
+
+    print(f"student bundle: {bundle(course=_course(args), assignment=_assignment(args), to=args.to)}")
+    return 0
+
+
+def cmd_gradescope(args) -> int:
+    from .gradescope import autograder_zip
+
+    path = autograder_zip(course=_course(args), assignment=_assignment(args), to=args.to)
+    print(f"Gradescope autograder: {path} (settings: README, section Gradescope)")
+    return 0
+
+
 def cmd_demo(args) -> int:
     """Release, grade the shipped sample class on Dask, feedback, export, summary."""
     progress = Progress()
@@ -265,6 +280,26 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("build_args", nargs=argparse.REMAINDER,
                    help="options passed to data/build.py")
     s.set_defaults(func=cmd_data)
+
+    s = sub.add_parser("bundle", help="the zip students download from the LMS: released "
+                       "notebooks, data, requirements (Linux, macOS, Windows, Colab), the "
+                       "self-check command, a README")
+    _course_options(s)
+    s.add_argument("--to", required=True, metavar="FILE.zip", help="zip file to write")
+    s.set_defaults(func=cmd_bundle)
+
+    s = sub.add_parser("gradescope", help="Gradescope's autograder zip (setup.sh, "
+                       "run_autograder writing results.json with one test per instruction)")
+    _course_options(s)
+    s.add_argument("--to", required=True, metavar="FILE.zip", help="zip file to write")
+    s.set_defaults(func=cmd_gradescope)
+
+    from . import lms
+
+    s = sub.add_parser("lms", help="Canvas and Moodle: roster in, submissions in (their "
+                       "download zips), grades and feedback out, in each LMS's own formats")
+    lms.configure_parser(s)
+    s.set_defaults(func=lms.run)
 
     s = sub.add_parser("demo", help="the whole pipeline on the sample class shipped in "
                        "tests/files/submissions: release, grade, feedback, export, summary")

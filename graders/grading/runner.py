@@ -80,10 +80,15 @@ def notebook_name(path: Path) -> str:
 
 
 def prepare(nb: nbformat.NotebookNode, instructions: list[Instruction]) -> list[str]:
-    """Fill the test cells with the hidden test code, in place; return the problems found."""
+    """Fill the test cells with the hidden test code and clear every output, in place (as
+    nbgrader's ClearOutput does: a saved output must never pass for a verdict, e.g. in a
+    notebook whose kernel dies before its test cells run); return the problems found."""
     wanted = {i.test_cell: i for i in instructions}
     seen = set()
     for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
         instruction = wanted.get(grade_id(cell))
         if instruction is not None and cell.cell_type == "code":
             cell.source = instruction.test_cell_source()

@@ -1,0 +1,473 @@
+"""The assignment as a Gradescope autograder: the zip to upload, and what runs in it.
+
+``autograder_zip(course=..., assignment=..., to=...)`` writes the zip Gradescope asks for
+(``gradescope/autograder_samples``, ``docs/specs.md``). At its root:
+
+* ``setup.sh``: run once by Gradescope, as root, to build the image: Python >= 3.11 with venv,
+  bubblewrap and prlimit, a virtualenv at ``/autograder/venv`` with every version of
+  ``requirements.txt`` (the lock file's pins, ``tensorflow-cpu`` here) and this package (the
+  wheel beside it), and the sandbox kernel spec;
+* ``run_autograder``: run for every submission; it calls :func:`run`, which grades every
+  notebook in ``/autograder/submission/`` with the very checks of ``rnn-course check``
+  (:func:`graders.grading.runner.grade_notebook`) and writes ``/autograder/results/results.json``;
+* ``requirements.txt``, ``rnn_course-<version>-py3-none-any.whl`` and ``data/`` (the released
+  data files the notebooks load).
+
+The paths are in one place, :class:`Layout`, with ``/autograder`` replaceable by the variable
+``RNN_COURSE_AUTOGRADER_ROOT`` (and the interpreter by ``RNN_COURSE_AUTOGRADER_PYTHON``) so
+that tests can run ``run_autograder`` elsewhere.
+
+The sandbox steps aside
+-----------------------
+Gradescope runs each submission in a throwaway container of its own, which is the isolation
+there; user namespaces are usually not available inside it, and bubblewrap needs them. Each run
+therefore *probes* the sandbox (:func:`probe_sandbox`: starts a trivial process in it) and
+grades in the bubblewrap kernel if it works, else in a plain local kernel with the capture
+extension (``grade_notebook(..., sandboxed=False)``), and says which in the results' ``output``
+with the limits that still apply (:data:`PLAIN_KERNEL_LIMITS`). ``RNN_COURSE_AUTOGRADER_SANDBOX``
+= ``on``/``off`` forces the choice. Either way the forgery defences of the runner hold: every
+test cell is refilled with its hidden test code and scores only with the verdict its check
+published in this run; in addition every output of the submitted file is cleared before it runs,
+so a cell that never ran (a kernel that died) cannot bring a forged verdict along.
+
+Settings in Gradescope
+----------------------
+Measured here: ``run_autograder`` on the reference solution (``tests/files/submissions/
+alice_right``), in the plain kernel as on Gradescope, pinned to one CPU (``taskset -c 0``)
+under ``/usr/bin/time -v``: 29.5 s of CPU time (27.3 user, 2.2 system), 9/9 points; peak
+resident memory 0.65 GiB in the largest process (the TensorFlow kernel) and 0.77 GiB for the
+grader and its kernel together (sampled every 0.1 s). The wall time was 104 s because other jobs
+shared the machine's two cores; on a CPU of its own it is about 35 s.
+
+* Base image: Ubuntu 22.04 or 24.04, "Base" variant (setup.sh adds Python 3.11 on 22.04,
+  whose python3 is 3.10).
+* Memory: 2 GB (2.5 times the measured peak; Gradescope's default, 768 MB, is too little for
+  TensorFlow).
+* CPU: 1 (Gradescope's default of half a CPU makes it about 70 s).
+* Timeout: 15 minutes. A cell may run :data:`CELL_TIMEOUT`, 300 s (the solution's slowest
+  cells, the 100-epoch fits, take about 10 s of CPU each); the worst case, both notebooks
+  stopped by a runaway cell, ends after about 11 minutes, so the student still gets results
+  rather than Gradescope's time-out and a 0.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path, PurePath
+
+from ..instructions import NOTEBOOKS, for_notebook
+from ..kernel.hints import HINTS
+from ..kernel.result import CheckResult
+from . import bundle as _bundle
+
+DEFAULT_ROOT = "/autograder"
+ENV_ROOT = "RNN_COURSE_AUTOGRADER_ROOT"
+ENV_PYTHON = "RNN_COURSE_AUTOGRADER_PYTHON"
+ENV_SANDBOX = "RNN_COURSE_AUTOGRADER_SANDBOX"  # auto (default) | on | off
+#: Seconds one cell may run (nbclient's per-cell timeout; nbgrader's course config allows 600 s,
+#: Gradescope's overall timeout must cover two of these, see the module docstring).
+CELL_TIMEOUT = 300
+
+#: Every test is shown to the student at once: each says what was checked or which mistake
+#: cost the points, exactly what ``rnn-course check`` tells them before submitting, so hiding
+#: it would hide nothing the student cannot already see, only the feedback.
+VISIBILITY = "visible"
+
+#: What still holds when the notebooks run in a plain kernel (no bubblewrap): said in the output.
+PLAIN_KERNEL_LIMITS = """\
+How your notebooks ran: in a plain Python kernel inside Gradescope's container, which holds \
+only this submission and is discarded afterwards (the bubblewrap sandbox was not used: {reason}).
+Limits that still apply:
+- each cell may run {timeout} s; a cell that runs longer stops its notebook there;
+- the memory is the container's: a kernel that runs out of it stops, and what did not run \
+scores 0;
+- only verdicts that the checks published in this run count (outputs saved in your file are \
+cleared before it runs).
+Not enforced in this mode: the sandbox's memory cap per kernel, its network cut-off and its \
+read-only view of the autograder's files."""
+SANDBOXED = (
+    "How your notebooks ran: in the bubblewrap sandbox (no network, only their own folder "
+    "writable, {memory} of memory); each cell may run {timeout} s."
+)
+
+
+# ----------------------------------------------------------------------------- layout
+@dataclass(frozen=True)
+class Layout:
+    """Where Gradescope puts things (``docs/specs.md``), all under one root."""
+
+    root: Path
+
+    @classmethod
+    def from_env(cls, environ: dict | None = None) -> "Layout":
+        environ = os.environ if environ is None else environ
+        return cls(Path(environ.get(ENV_ROOT) or DEFAULT_ROOT))
+
+    @property
+    def source(self) -> Path:
+        """The autograder zip, unpacked."""
+        return self.root / "source"
+
+    @property
+    def data(self) -> Path:
+        """The released data files, copied beside each notebook before it runs."""
+        return self.source / "data"
+
+    @property
+    def submission(self) -> Path:
+        """The student's files, as uploaded."""
+        return self.root / "submission"
+
+    @property
+    def results(self) -> Path:
+        return self.root / "results" / "results.json"
+
+    @property
+    def venv(self) -> Path:
+        """The virtualenv setup.sh builds."""
+        return self.root / "venv"
+
+
+# ----------------------------------------------------------------------------- the zip
+def setup_sh() -> str:
+    """The image's set-up script (Gradescope runs it once, as root, in ``/autograder/source``)."""
+    venv = Layout(Path(DEFAULT_ROOT)).venv
+    source = Layout(Path(DEFAULT_ROOT)).source
+    return f"""\
+#!/usr/bin/env bash
+# Gradescope runs this once, as root, to build the autograder image (Ubuntu 22.04 or 24.04).
+set -euxo pipefail
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# bubblewrap + util-linux (prlimit): the sandbox, used when the container allows it.
+apt-get install -y -qq --no-install-recommends ca-certificates python3 python3-venv bubblewrap util-linux
+PYTHON=python3
+if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    # Ubuntu 22.04's python3 is 3.10; the package needs 3.11 or later.
+    apt-get install -y -qq --no-install-recommends python3.11 python3.11-venv
+    PYTHON=python3.11
+fi
+"$PYTHON" -m venv {venv}
+cd {source}
+# Every version pinned (the course's lock file), this package from the wheel beside it.
+{venv}/bin/python -m pip install --no-cache-dir --disable-pip-version-check -r requirements.txt
+{venv}/bin/python -m graders.grading.sandbox install
+# Fail the build, not the first student, if the image is broken.
+{venv}/bin/python -c "import tensorflow, keras, graders.course.gradescope"
+chmod 755 {source}/run_autograder
+"""
+
+
+def run_autograder_sh() -> str:
+    """The script Gradescope runs for every submission (working directory ``/autograder``)."""
+    return f"""\
+#!/usr/bin/env bash
+# Gradescope runs this for every submission. It grades the notebooks in submission/ and
+# writes results/results.json (graders/course/gradescope.py). {ENV_ROOT} and
+# {ENV_PYTHON} move it elsewhere (tests).
+set -uo pipefail
+ROOT="${{{ENV_ROOT}:-{DEFAULT_ROOT}}}"
+PYTHON="${{{ENV_PYTHON}:-$ROOT/venv/bin/python}}"
+export TF_CPP_MIN_LOG_LEVEL=3
+# -I: nothing in the working directory or the environment can shadow the package.
+exec "$PYTHON" -I -m graders.course.gradescope run
+"""
+
+
+def autograder_zip(*, course: str | Path, assignment: str, to: str | Path) -> Path:
+    """Write Gradescope's autograder zip for ``assignment`` of ``course`` to ``to``; return it.
+
+    The data files come from the course's ``release/<assignment>/`` (what students got). The
+    same files give the same bytes.
+    """
+    released = _bundle.released_files(course, assignment)
+    wheel_name, wheel = _bundle.package_wheel()
+    entries = {f"data/{name}": data for name, data in released.items()
+               if not name.endswith(".ipynb") and "/" not in name}
+    entries["setup.sh"] = setup_sh().encode()
+    entries["run_autograder"] = run_autograder_sh().encode()
+    entries[wheel_name] = wheel
+    entries["requirements.txt"] = _bundle.requirements_txt(wheel=f"./{wheel_name}").encode()
+    return _bundle.write_zip(entries, to, executable={"setup.sh", "run_autograder"})
+
+
+# ----------------------------------------------------------------------------- submission
+_COPY_SUFFIX = re.compile(r"(\s*\(\d+\)|\s*[-_]\s*\d+|\s*-?\s*copy(\s*\d+)?)+$", re.IGNORECASE)
+
+
+def released_name(filename: str, notebooks: tuple[str, ...] = NOTEBOOKS) -> str | None:
+    """The released notebook an uploaded file is, or None.
+
+    Case does not matter, nor a browser's or LMS's copy marker: ``exploding_gradients (1).ipynb``,
+    ``Exploding_Gradients-2.ipynb`` and ``exploding gradients copy.ipynb`` are
+    ``exploding_gradients``.
+    """
+    path = PurePath(filename)
+    if path.suffix.lower() != ".ipynb":
+        return None
+    stem = path.stem.strip().lower()
+    for candidate in (stem, _COPY_SUFFIX.sub("", stem).strip()):
+        candidate = re.sub(r"[\s-]+", "_", candidate)
+        if candidate in notebooks:
+            return candidate
+    return None
+
+
+@dataclass
+class Found:
+    """The submitted files, sorted out."""
+
+    #: released notebook name -> the file graded for it
+    chosen: dict[str, Path] = field(default_factory=dict)
+    #: what the student should know about the files (renamed, duplicates, strays)
+    notes: list[str] = field(default_factory=list)
+
+
+def find_notebooks(submission: Path) -> Found:
+    """Which submitted file to grade as which released notebook.
+
+    Several files for one notebook: the one with the released name wins, else the most recently
+    modified; the others are reported, never graded.
+    """
+    found = Found()
+    files = sorted(p for p in submission.rglob("*") if p.is_file()
+                   and not any(part.startswith(".") for part in p.relative_to(submission).parts))
+    by_name: dict[str, list[Path]] = {}
+    for path in files:
+        name = released_name(path.name)
+        if name is not None:
+            by_name.setdefault(name, []).append(path)
+        elif path.suffix.lower() == ".ipynb":
+            found.notes.append(f"`{path.relative_to(submission)}` is not a notebook of this "
+                               f"assignment and was not graded.")
+    for name in NOTEBOOKS:
+        candidates = by_name.get(name, [])
+        if not candidates:
+            continue
+        candidates.sort(key=lambda p: (p.name != f"{name}.ipynb", -p.stat().st_mtime, str(p)))
+        chosen = found.chosen[name] = candidates[0]
+        shown = chosen.relative_to(submission)
+        if chosen.name != f"{name}.ipynb":
+            found.notes.append(f"Graded `{shown}` as `{name}.ipynb`.")
+        for other in candidates[1:]:
+            found.notes.append(f"`{other.relative_to(submission)}` is another copy of "
+                               f"`{name}.ipynb`: only `{shown}` was graded.")
+    return found
+
+
+# ----------------------------------------------------------------------------- sandbox
+@dataclass(frozen=True)
+class SandboxStatus:
+    works: bool
+    #: Why not, or how it was decided.
+    reason: str
+
+
+def probe_sandbox(environ: dict | None = None) -> SandboxStatus:
+    """Whether the bubblewrap kernel can run here: the tools, the kernel spec, and a trivial
+    process actually started in the sandbox (user namespaces, mounts, prlimit)."""
+    from ..grading import sandbox
+
+    environ = os.environ if environ is None else environ
+    forced = (environ.get(ENV_SANDBOX) or "auto").strip().lower()
+    if forced == "off":
+        return SandboxStatus(False, f"{ENV_SANDBOX}=off")
+    try:
+        sandbox._require_tools()
+        from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+        try:
+            KernelSpecManager().get_kernel_spec(sandbox.KERNEL_NAME)
+        except NoSuchKernel:
+            raise sandbox.SandboxError(f"the kernel spec {sandbox.KERNEL_NAME} is not installed")
+        with tempfile.TemporaryDirectory(prefix="rnn-course-probe-") as tmp:
+            folder = Path(tmp) / "notebook"
+            folder.mkdir()
+            connection = Path(tmp) / "connection.json"
+            connection.write_text(json.dumps({"transport": "ipc", "ip": sandbox.ipc_ip()}))
+            argv = sandbox.kernel_command(str(connection), str(folder),
+                                          inner=[sys.executable, "-c", "print('sandbox-ok')"])
+            done = subprocess.run(argv, cwd=folder, capture_output=True, text=True, timeout=60)
+        if done.returncode != 0 or "sandbox-ok" not in done.stdout:
+            last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+            raise sandbox.SandboxError(last)
+    except (sandbox.SandboxError, OSError, subprocess.SubprocessError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if forced == "on":
+            raise RuntimeError(f"{ENV_SANDBOX}=on but the sandbox does not work: {reason}")
+        return SandboxStatus(False, reason)
+    return SandboxStatus(True, "bubblewrap works in this container")
+
+
+# ----------------------------------------------------------------------------- grading
+@dataclass
+class NotebookOutcome:
+    """What became of one released notebook in this submission."""
+
+    notebook: str
+    #: The verdict of every instruction of the notebook (all failed when it was not graded).
+    results: list[CheckResult]
+    #: Why it was not graded (missing, unreadable), or None when it was.
+    not_graded: str | None = None
+    #: Points lost for reasons other than an instruction, and cells that stopped with an error.
+    problems: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def _all_failed(notebook: str, why: str) -> NotebookOutcome:
+    return NotebookOutcome(notebook, [CheckResult(i.id, i.title, 0.0, i.points, False, why)
+                                      for i in for_notebook(notebook)], not_graded=why)
+
+
+def _without_outputs(source: Path, target: Path) -> None:
+    """Copy a submitted notebook with every output cleared: only this run's verdicts count."""
+    import nbformat
+
+    from ..grading.runner import read_notebook
+
+    nb = read_notebook(source)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+    nbformat.write(nb, str(target))
+
+
+def grade_submission(layout: Layout, *, sandboxed: bool,
+                     timeout: int = CELL_TIMEOUT) -> tuple[list[NotebookOutcome], list[str]]:
+    """Grade every released notebook found in ``layout.submission``; return the outcomes (in
+    the released order) and notes on the submitted files."""
+    from ..grading.runner import NotGradable, grade_notebook
+
+    found = find_notebooks(layout.submission) if layout.submission.is_dir() else Found()
+    received = sorted(p.relative_to(layout.submission).as_posix()
+                      for p in layout.submission.rglob("*") if p.is_file()) \
+        if layout.submission.is_dir() else []
+    outcomes = []
+    for name in NOTEBOOKS:
+        path = found.chosen.get(name)
+        if path is None:
+            outcomes.append(_all_failed(name, (
+                f"No `{name}.ipynb` in your submission (received: "
+                f"{', '.join(f'`{r}`' for r in received) or 'no files'}). Upload it with its "
+                f"name unchanged.")))
+            continue
+        try:
+            with tempfile.TemporaryDirectory(prefix="rnn-course-gradescope-") as tmp:
+                copy = Path(tmp) / f"{name}.ipynb"
+                _without_outputs(path, copy)
+                grade = grade_notebook(copy, files_from=layout.data, timeout=timeout,
+                                       sandboxed=sandboxed)
+        except NotGradable as exc:
+            outcomes.append(_all_failed(name, str(exc)))
+            continue
+        except Exception as exc:  # the autograder's failure, never the student's
+            traceback.print_exc()
+            outcomes.append(_all_failed(name, (
+                f"The autograder failed on this notebook ({type(exc).__name__}: {exc}). This is "
+                f"not a mistake of yours: tell your instructor.")))
+            continue
+        outcomes.append(NotebookOutcome(name, grade.results, None, grade.problems, grade.errors))
+    return outcomes, found.notes
+
+
+def student_output(result: CheckResult) -> str:
+    """The student's message of one instruction, with its hint."""
+    hint = HINTS.get(result.hint) if result.hint else None
+    return result.message + (f"\n\nHint: {hint}" if hint else "")
+
+
+def results_json(outcomes: list[NotebookOutcome], *, sandbox: SandboxStatus,
+                 execution_time: float, notes: list[str] = (),
+                 timeout: int = CELL_TIMEOUT) -> dict:
+    """Gradescope's ``results.json`` (``docs/specs.md``): one test per instruction."""
+    from ..grading import sandbox as sbx
+
+    tests = []
+    for n, outcome in enumerate(outcomes, start=1):
+        for k, result in enumerate(outcome.results, start=1):
+            tests.append({
+                "name": f"{outcome.notebook}.ipynb: {result.title}",
+                "number": f"{n}.{k}",
+                "score": float(result.points),
+                "max_score": float(result.max_points),
+                "status": "passed" if result.passed else "failed",
+                "output": student_output(result),
+                "visibility": VISIBILITY,
+                "tags": [outcome.notebook, result.instruction],
+                "extra_data": {"instruction": result.instruction, "hint": result.hint},
+            })
+    lines = []
+    for outcome in outcomes:
+        points = sum(r.points for r in outcome.results)
+        maximum = sum(r.max_points for r in outcome.results)
+        lines.append(f"**{outcome.notebook}.ipynb: {points:g}/{maximum:g} points**"
+                     + (f" (not graded: {outcome.not_graded})" if outcome.not_graded else ""))
+        lines += [f"- {p}" for p in outcome.problems]
+        lines += [f"- {e}" for e in outcome.errors]
+    lines += ["", *[f"- {note}" for note in notes]] if notes else []
+    how = (SANDBOXED.format(memory=f"{sbx.memory_limit() >> 30} GiB", timeout=timeout)
+           if sandbox.works else PLAIN_KERNEL_LIMITS.format(reason=sandbox.reason, timeout=timeout))
+    lines += ["", how]
+    return {
+        "score": float(sum(t["score"] for t in tests)),
+        "execution_time": int(round(execution_time)),
+        "output": "\n".join(lines),
+        "output_format": "md",
+        "test_output_format": "md",
+        "stdout_visibility": "hidden",
+        "extra_data": {"sandboxed": sandbox.works, "sandbox": sandbox.reason,
+                       "notebooks": [o.notebook for o in outcomes if o.not_graded is None]},
+        "tests": tests,
+    }
+
+
+def write_results(results: dict, path: Path) -> Path:
+    """Write ``results.json`` at once (never partially, never mixed with printed output)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def run(*, layout: Layout | None = None, timeout: int = CELL_TIMEOUT) -> dict:
+    """What ``run_autograder`` does: probe the sandbox, grade the submission, write and return
+    ``results.json``."""
+    layout = layout or Layout.from_env()
+    started = time.monotonic()
+    status = probe_sandbox()
+    print(f"sandbox: {'on' if status.works else 'off'} ({status.reason})", flush=True)
+    outcomes, notes = grade_submission(layout, sandboxed=status.works, timeout=timeout)
+    results = results_json(outcomes, sandbox=status, notes=notes, timeout=timeout,
+                           execution_time=time.monotonic() - started)
+    write_results(results, layout.results)
+    print(f"score {results['score']:g}; wrote {layout.results}", flush=True)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv != ["run"]:
+        print("usage: python -m graders.course.gradescope run   (what run_autograder calls)",
+              file=sys.stderr)
+        return 2
+    try:
+        run()
+    except Exception as exc:  # still give Gradescope a results.json, and the instructor the cause
+        traceback.print_exc()
+        write_results({"score": 0.0, "output": (
+            f"The autograder itself failed ({type(exc).__name__}: {exc}). This is not a "
+            f"mistake of yours: tell your instructor."), "tests": []}, Layout.from_env().results)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
