@@ -430,11 +430,9 @@ def results_json(outcomes: list[NotebookOutcome], *, sandbox: SandboxStatus,
 
 def write_results(results: dict, path: Path) -> Path:
     """Write ``results.json`` at once (never partially, never mixed with printed output)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    from ..grading.records import write_atomically
+
+    return write_atomically(path, json.dumps(results, indent=2, ensure_ascii=False) + "\n")
 
 
 def run(*, layout: Layout | None = None, timeout: int = CELL_TIMEOUT) -> dict:

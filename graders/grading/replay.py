@@ -24,14 +24,14 @@ executed notebook whose cells are not the ones the course just prepared.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import nbformat
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Unicode
 from traitlets.utils.importstring import import_item
+
+from .records import write_atomically
 
 #: What a worker writes beside an executed notebook that could not be executed.
 FAILED_SUFFIX = ".failed.txt"
@@ -52,12 +52,8 @@ class KeepExecuted(NbGraderPreprocessor):
                         "<notebook>.ipynb.").tag(config=True)
 
     def preprocess(self, nb, resources):
-        folder = Path(self.directory)
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".part")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            nbformat.write(nb, f)
-        os.replace(tmp, folder / f"{_notebook_name(resources)}.ipynb")
+        write_atomically(Path(self.directory) / f"{_notebook_name(resources)}.ipynb",
+                         nbformat.writes(nb))
         return nb, resources
 
 

@@ -1,14 +1,14 @@
 """``feedback_zip``: the feedback pages in the zip each LMS attaches to the right student."""
 from __future__ import annotations
 
-import os
-import tempfile
+import io
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from ...grading import coursedir as cdir
+from ...grading.records import write_atomically
 from .. import verbs
 from .formats import CANVAS, MOODLE, LmsError, canvas_attachment_name, lms_name, moodle_folder
 from .roster import Roster
@@ -88,21 +88,14 @@ def feedback_zip(*, course: str | Path, assignment: str | None = None, lms: str,
         report.entries[sid] = names
         entries += list(zip(names, found))
 
-    to.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=to.parent, prefix=f".{to.name}.", suffix=".part")
-    os.close(fd)
-    try:
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
-            for name, page in entries:
-                info = zipfile.ZipInfo(name, date_time=_zip_date(page))
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.external_attr = 0o644 << 16
-                zf.writestr(info, page.read_bytes())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, to)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, page in entries:
+            info = zipfile.ZipInfo(name, date_time=_zip_date(page))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, page.read_bytes())
+    write_atomically(to, buf.getvalue())
     return report
 
 
