@@ -43,14 +43,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, NamedTuple
 
-from ..grading.records import write_atomically
+from ..grading.records import OUTCOMES, write_atomically
 
 #: The keys of one student's record, as the batch grader writes it.
 RECORD_KEYS = ("student", "assignment", "outcome", "reason", "score", "max_score", "cells",
                "seconds", "finished", "previous_score", "log", "package_version",
                "data_manifest")
-#: Known outcomes, in the order they are reported.
-OUTCOMES = ("graded", "failed", "flagged")
+#: Known outcomes, in the order they are reported (the records' own list).
 #: Outcomes whose score counts in the statistics (flagged submissions were graded).
 SCORED = ("graded", "flagged")
 #: How many of the slowest submissions the summary keeps.

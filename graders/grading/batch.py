@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import glob
-import hashlib
 import logging
 import os
 import re
@@ -40,6 +39,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import coursedir as cdir
+from .coursedir import files_digest
 from .gradebook import open_gradebook, read_scores, structure_copy
 from .records import Record, Store, write_atomically
 from .require_verdict import FLAGGED
@@ -94,13 +94,6 @@ class Execution:
     log: str = ""
     seconds: float = 0.0
     worker: str = ""
-
-
-def files_digest(files: dict[str, bytes]) -> str:
-    h = hashlib.sha256()
-    for name in sorted(files):
-        h.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
-    return h.hexdigest()
 
 
 def package_version() -> str:
@@ -469,12 +462,13 @@ def grade_class(*, course: str | Path, assignment: str, students: list[str] | No
         shutil.rmtree(store.staging_dir, ignore_errors=True)  # left by a killed run
         todo = []
         for folder in cdir.submitted(config, assignment, students):
-            digest = folder.digest()
+            files = folder.files()  # read once: digested here, sent to a worker below
+            submission = Submission(folder.student, files, files_digest(files))
             record = store.read(folder.student)
-            if not force and record is not None and record.digest == digest:
+            if not force and record is not None and record.digest == submission.digest:
                 run.skipped.append(folder.student)
             else:
-                todo.append((folder, digest))
+                todo.append(submission)
         notify("start", total=len(todo), skipped=len(run.skipped))
         log.info("grading %d submissions of %s (%d already graded)", len(todo), assignment,
                  len(run.skipped))
@@ -497,12 +491,11 @@ def _run_on_dask(todo, bundle, coordinator, settings, run, notify) -> None:
                      allowed_failures=settings.allowed_failures) as client:
         shared = client.scatter(bundle, broadcast=True, hash=False)
         futures = {}
-        for folder, digest in todo:
-            sub = Submission(folder.student, folder.files(), digest)
+        for sub in todo:
             future = client.submit(execute_submission, shared, sub, pure=False,
-                                   key=f"grade-{bundle.assignment}-{folder.student}-"
+                                   key=f"grade-{bundle.assignment}-{sub.student}-"
                                        f"{os.urandom(4).hex()}")
-            futures[future] = folder.student
+            futures[future] = sub.student
         try:
             for future in as_completed(futures):
                 student = futures[future]

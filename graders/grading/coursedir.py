@@ -67,10 +67,15 @@ class SubmittedFolder:
 
     def digest(self) -> str:
         """Changes whenever a file of the submission is added, removed or edited."""
-        h = hashlib.sha256()
-        for name, data in self.files().items():
-            h.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
-        return h.hexdigest()
+        return files_digest(self.files())
+
+
+def files_digest(files: dict[str, bytes]) -> str:
+    """One digest of a set of files (their relative paths and contents)."""
+    h = hashlib.sha256()
+    for name in sorted(files):
+        h.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    return h.hexdigest()
 
 
 def submitted(config, assignment: str, students: list[str] | None = None) -> list[SubmittedFolder]:
