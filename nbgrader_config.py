@@ -26,6 +26,10 @@ c.ClearSolutions.code_stub = {
 # Student code runs in a sandboxed kernel: no network, its own folder only, 4 GiB of memory;
 # it cannot reach the gradebook, the source notebooks or another student's files.
 use_sandboxed_kernel(c)
+# Limits of each kernel (one per notebook); the help of each is in graders/grading/settings.py.
+c.KernelLimits.memory = "4G"  # per process, and all the kernel's processes together
+c.KernelLimits.processes = 256  # processes and threads: a fork bomb is stopped at once
+c.KernelLimits.notebook_timeout = 1200  # seconds for a whole notebook (cells: Execute.timeout)
 
 # A test cell scores only if its check really published a verdict (nbgrader alone would give
 # full points to any test cell without an error, e.g. one whose check never ran).

@@ -283,11 +283,17 @@ HOSTILE = {
     "h2_memory_hog": "hog = []\nwhile True:\n    hog.append(bytearray(64 << 20))\n",
     "h3_output_flood": "for i in range(2_000_000):\n    print('flood', i)\n",
     "h4_disk_filler": "i = 0\nwhile True:\n    open(f'fill{i}.bin', 'wb').write(b'x' * (64 << 20))\n    i += 1\n",
+    # each process stays below its own 4 GiB address space; together they pass 4 GiB
+    "h5_memory_children": "import subprocess, sys, time\n"
+                          "kids = [subprocess.Popen([sys.executable, '-c', \"b = b'x' * (900 << 20)\\n"
+                          "import time\\ntime.sleep(120)\"]) for _ in range(6)]\ntime.sleep(120)\n",
+    # below Python's sys.stdout: must reach neither the notebook uncapped nor the grader's stdout
+    "h6_fd_flood": "import os\nfor i in range(300_000):\n    os.write(1, b'fd flood %d\\n' % i)\n",
 }
 
 
 def test_hostile_class_is_contained_and_honest_students_grade_as_in_a_clean_run(
-        released_course, tmp_path):
+        released_course, tmp_path, capfd):
     """Is each hostile submission stopped in seconds with 0 for what it broke (the fork bomb
     with its reason), while every honest student graded in the same batch gets exactly the
     scores and messages of a clean run?"""
@@ -316,7 +322,19 @@ def test_hostile_class_is_contained_and_honest_students_grade_as_in_a_clean_run(
     assert bomb.outcome == "failed" and "more than 256 processes" in bomb.reason, bomb
     for name in HOSTILE:
         assert not records[name].score, records[name]
-    assert took < 240, took  # nothing ran until a cell timeout (600 s)
+    assert took < 300, took  # nothing ran until a cell timeout (600 s)
+    children = records["h5_memory_children"]
+    assert children.outcome == "failed" and "4 GiB memory limit" in children.reason, children
+    # limits met without the kernel being stopped are named too
+    assert any("memory limit (MemoryError)" in hit for hit in records["h2_memory_hog"].limits)
+    assert any("output limit" in hit for hit in records["h3_output_flood"].limits)
+    assert any("disk limit" in hit for hit in records["h4_disk_filler"].limits)
+    assert any("stdout/stderr" in hit for hit in records["h6_fd_flood"].limits)
+    assert "Kernel limits met (4)" in run.summary_text, run.summary_text
+    assert "fd flood" not in capfd.readouterr().out
+    for name in HOSTILE:
+        assert records[name].limits or records[name].outcome == "failed", records[name]
+    assert not any(r.limits for r in clean_run.graded)
 
     def verdicts(course, student):
         nb = nbformat.read(course / "autograded" / student / ASSIGNMENT /

@@ -105,3 +105,32 @@ def test_stable_names_outside_the_code_still_work():
     out = subprocess.run([sys.executable, "-I", str(sandbox.LAUNCH_SCRIPT), "--help"],
                          capture_output=True, text=True)
     assert out.returncode == 0 and "selftest" in out.stdout
+
+
+def test_limits_met_are_read_from_the_executed_notebooks_and_the_kernel_log():
+    """Does ``limits_hit`` name a MemoryError, an output cut inside the kernel, a full
+    scratch disk and a cut kernel stream, per notebook, and nothing for a clean notebook?"""
+    import nbformat
+
+    from graders.grading.batch import OUTPUT_CUT, STDERR_CUT, limits_hit
+    from graders.grading.settings import KernelLimits
+
+    v4 = nbformat.v4
+    hit = v4.new_notebook(cells=[
+        v4.new_code_cell("x", outputs=[v4.new_output("error", ename="MemoryError", evalue="",
+                                                     traceback=[])]),
+        v4.new_code_cell("y", outputs=[v4.new_output("stream", name="stdout",
+                                                     text=f"a\n{OUTPUT_CUT}: more than 1 MiB]")]),
+        v4.new_code_cell("z", outputs=[v4.new_output(
+            "error", ename="OSError", evalue="[Errno 28] No space left on device", traceback=[])])])
+    clean = v4.new_notebook(cells=[v4.new_code_cell("print(1)", outputs=[
+        v4.new_output("stream", name="stdout", text="1\n")])])
+    limits = KernelLimits(memory="4G", output="1M", scratch="1G")
+    found = limits_hit({"nb1": nbformat.writes(hit), "nb2": nbformat.writes(clean)},
+                       f"...\n{STDERR_CUT} after 1 MiB]\n", limits)
+    assert found[0] == "nb1: the 4G memory limit (MemoryError)"
+    assert any(f.startswith("nb1: the 1M output limit") for f in found)
+    assert any(f.startswith("nb1: the 1G disk limit (OSError") for f in found)
+    assert found[-1].startswith("the 1M limit on the kernel's own stdout/stderr")
+    assert not any(f.startswith("nb2") for f in found)
+    assert limits_hit({"nb2": nbformat.writes(clean)}, "", limits) == []

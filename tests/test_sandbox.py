@@ -373,7 +373,7 @@ def test_fork_bomb_is_stopped_in_seconds_with_a_reason(tmp_path, use_kernel_env,
         time.sleep(0.2)
     assert sandbox.STOPPED_PREFIX + "more than 64 processes" in text, text[-2000:]
     ours = f"kernel-{launcher}-*"  # other kernels (other tests) may be running
-    groups = sandbox._pids_root() / "rnn-course"
+    groups = sandbox._own_group(sandbox._pids_root(), "pids") / "rnn-course"
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and list(groups.glob(ours)):
         time.sleep(0.2)
@@ -428,3 +428,67 @@ def test_output_flood_is_cut_inside_the_kernel(tmp_path, use_kernel_env, monkeyp
     assert len(flood) < 12_000, len(flood)
     assert "output cut by the autograder" in flood
     assert outputs_text(nb.cells[1]).strip() == "after"
+
+
+# --------------------------------------------------------------------------- limits set in config
+def test_notebook_time_limit_from_config_stops_the_kernel_with_a_reason(tmp_path, use_kernel_env,
+                                                                        capfd):
+    """Does ``c.KernelLimits.notebook_timeout`` (course config, through nbclient's kernel
+    manager) stop a notebook that runs too long in all, although no cell hits its own
+    timeout, and say why?"""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import DeadKernelError
+    from traitlets.config import Config
+
+    config = Config()
+    config.KernelLimits.notebook_timeout = 4
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import time\ntime.sleep(2)"),
+                                         nbformat.v4.new_code_cell("time.sleep(60)")])
+    started = time.monotonic()
+    with pytest.raises(DeadKernelError):
+        NotebookClient(nb, timeout=120, resources={"metadata": {"path": str(tmp_path)}},
+                       **sandbox.notebook_client_kwargs(config)).execute()
+    assert time.monotonic() - started < 20
+    assert (sandbox.STOPPED_PREFIX + "the notebook ran longer than 4 s") in capfd.readouterr().err
+
+
+def test_memory_of_all_the_kernels_processes_together_is_capped(tmp_path, use_kernel_env,
+                                                               monkeypatch, capfd):
+    """Is the memory limit also a limit on the kernel's processes together (each one alone
+    stays below its own address-space limit), with the kernel stopped and the reason said?"""
+    if sandbox._controller_root("memory") is None:
+        pytest.skip("no memory cgroup controller on this machine")
+    monkeypatch.setenv(sandbox.ENV_MEMORY, "1G")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import subprocess, sys, time\n"
+        "kids = [subprocess.Popen([sys.executable, '-c', \"b = b'x' * (300 << 20)\\n"
+        "import time\\ntime.sleep(60)\"]) for _ in range(6)]\n"
+        "time.sleep(60)\n")])
+    from nbclient.exceptions import DeadKernelError
+
+    started = time.monotonic()
+    with pytest.raises(DeadKernelError):
+        run_notebook(nb, tmp_path)
+    assert time.monotonic() - started < 30
+    assert (sandbox.STOPPED_PREFIX + "the 1 GiB memory limit") in capfd.readouterr().err
+
+
+def test_kernel_output_below_python_is_capped_and_kept_off_the_graders_stdout(
+        tmp_path, use_kernel_env, monkeypatch, capfd):
+    """Does what a kernel writes to its file descriptors directly (os.write, C libraries)
+    stay out of the grader's stdout and the notebook, cut at the output cap on the grader's
+    stderr?"""
+    monkeypatch.setenv(sandbox.ENV_OUTPUT, "64K")
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import os\nfor i in range(100_000):\n"
+                                  "    os.write(1, b'fd flood %d\\n' % i)\n"
+                                  "os.write(2, b'fd two\\n')"),
+        nbformat.v4.new_code_cell("print('after')")])
+    run_notebook(nb, tmp_path)
+    assert "fd flood" not in outputs_text(nb.cells[0])
+    assert outputs_text(nb.cells[1]).strip() == "after"
+    time.sleep(1)  # the watchdog forwards what is left in the pipe
+    captured = capfd.readouterr()
+    assert "fd flood" not in captured.out
+    assert "fd flood 0\n" in captured.err and "stdout/stderr cut after 64 KiB" in captured.err
+    assert len(captured.err) < 200_000

@@ -309,3 +309,20 @@ def test_histogram_for_a_large_maximum():
     assert (summary.bins[0].lo, summary.bins[-1].hi) == (0.0, 50.0)
     assert [b.count for b in summary.bins] == [1, 0, 1, 0, 0, 0, 0, 0, 0, 2]
     assert "45-50 | " in sm.render_text(summary)
+
+
+def test_limits_met_are_listed_with_the_log_to_open():
+    """Are the kernel limits a graded submission met (MemoryError, output cut) listed, with
+    the student's log, and only for those students?"""
+    records = small_class()
+    records[1]["limits"] = ["exploding_gradients: the 4G memory limit (MemoryError)",
+                            "exploding_gradients: the 1M output limit per cell (output cut)"]
+    summary = sm.build_summary(records=records, assignment=ASSIGNMENT)
+    assert [p.student for p in summary.limited] == ["bob"]
+    text = sm.render_text(summary)
+    assert "Kernel limits met (1)" in text
+    line = next(ln for ln in text.splitlines() if ln.strip().startswith("bob "))
+    assert "logs/bob.log" in line and "memory limit (MemoryError)" in line
+    assert sm.to_json(summary)["limits"][0]["student"] == "bob"
+    assert "Kernel limits met" not in sm.render_text(sm.build_summary(records=small_class(),
+                                                                assignment=ASSIGNMENT))

@@ -162,6 +162,9 @@ class Summary:
     ignored: int = 0
     #: Extra notes on the input (e.g. duplicate records), shown in the text report.
     notes: list[str] = field(default_factory=list)
+    #: Submissions whose kernel met a limit without being stopped (MemoryError, output or
+    #: disk cap), with the limits met; a stopped kernel is in ``failed`` with its reason.
+    limited: list[Problem] = field(default_factory=list)
 
     @property
     def mixed(self) -> bool:
@@ -316,6 +319,8 @@ def build_summary(*, records: Iterable[Mapping[str, Any]], assignment: str,
                                     if r.get("data_manifest") is not None).most_common()),
         ignored=ignored,
         notes=notes,
+        limited=sorted((Problem(str(r["student"]), "; ".join(map(str, r["limits"])), r.get("log"))
+                        for r in chosen if r.get("limits")), key=lambda p: p.student),
     )
 
 
@@ -447,6 +452,10 @@ def render_text(summary: Summary, png_path: str | os.PathLike | None = None) -> 
         out.append("")
         out.append(f"Flagged for review ({len(s.flagged)})")
         out.extend(_problem_lines(s.flagged, _TEXT_FLAGGED, with_log=False))
+    if s.limited:
+        out.append("")
+        out.append(f"Kernel limits met ({len(s.limited)}): graded, but their code hit a limit")
+        out.extend(_problem_lines(s.limited, _TEXT_FLAGGED, with_log=True))
 
     out.append("")
     if s.changed:
@@ -482,6 +491,7 @@ def to_json(summary: Summary) -> dict[str, Any]:
         "cells": [c._asdict() for c in s.cells],
         "failed": [p._asdict() for p in s.failed],
         "flagged": [p._asdict() for p in s.flagged],
+        "limits": [p._asdict() for p in s.limited],
         "slowest": [t._asdict() for t in s.slowest],
         "changed": [c._asdict() for c in s.changed],
         "seconds": {"total": s.total_seconds, "mean": s.mean_seconds, "untimed": s.n_untimed},

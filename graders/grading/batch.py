@@ -45,7 +45,7 @@ from .records import Record, Store, write_atomically
 from .require_verdict import FLAGGED
 from .replay import FAILED_SUFFIX, execution_only, replaying
 from .sandbox import STOPPED_PREFIX
-from .settings import BatchGrading
+from .settings import BatchGrading, KernelLimits
 
 log = logging.getLogger(__name__)
 
@@ -197,6 +197,43 @@ def failure_reason(log_text: str) -> str:
     return f"{where}{meaning} ({name}: {message[:200]})" if message else f"{where}{meaning} ({name})"
 
 
+#: Signs, in an executed notebook or the kernel's log, that a kernel met one of its limits.
+OUTPUT_CUT = "[output cut by the autograder"
+STDERR_CUT = "[rnn-course sandbox: the kernel's stdout/stderr cut"
+
+
+def limits_hit(notebooks: dict[str, str], log_text: str, limits) -> list[str]:
+    """Which kernel limits (``limits``: :class:`~settings.KernelLimits`) the student's code
+    met without the kernel being stopped, per notebook, for the summary: a cell that got
+    MemoryError, output cut at the per-cell cap, a write refused for lack of space. (A kernel
+    that was stopped fails its notebook, with the reason.)"""
+    import nbformat
+
+    found = []
+    for name, text in sorted(notebooks.items()):
+        try:
+            nb = nbformat.reads(text, as_version=4)
+        except Exception:  # noqa: BLE001 - nothing to read, nothing to report
+            continue
+        hits = []
+        for cell in nb.cells:
+            for out in cell.get("outputs", []):
+                kind = out.get("output_type")
+                body = (out.get("text") or "") if kind == "stream" else str(
+                    (out.get("data") or {}).get("text/plain", ""))
+                if kind == "error" and out.get("ename") == "MemoryError":
+                    hits.append(f"the {limits.memory} memory limit (MemoryError)")
+                elif kind == "error" and re.search(r"\[Errno 2[78]\]", out.get("evalue") or ""):
+                    hits.append(f"the {limits.scratch} disk limit ({out.get('ename')}: "
+                                f"{(out.get('evalue') or '')[:80]})")
+                elif OUTPUT_CUT in body:
+                    hits.append(f"the {limits.output} output limit per cell (output cut)")
+        found += [f"{name}: {hit}" for hit in dict.fromkeys(hits)]
+    if STDERR_CUT in log_text:
+        found.append(f"the {limits.output} limit on the kernel's own stdout/stderr (cut)")
+    return found
+
+
 def execute_submission(bundle: CourseBundle, submission: Submission) -> Execution:
     """Dask task: execute one submission's notebooks with the course's own nbgrader pipeline.
 
@@ -336,6 +373,7 @@ class Coordinator:
         self.version = package_version()
         self.manifest = bundle.data_manifest()
         self.pipeline = replaying(config)
+        self.limits = KernelLimits(config=config)
         # The data files were needed to execute, on the worker; the course's autograded/ (and
         # so feedback/, which nbgrader copies from it) need no copy of them per student.
         self.ignore = list(cdir.coursedir(config).ignore) + sorted(
@@ -386,7 +424,8 @@ class Coordinator:
             finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             previous_score=previous if previous is not None else (before.score if before else None),
             log=self.store.relative(log_path), package_version=self.version,
-            data_manifest=self.manifest, digest=execution.digest, worker=execution.worker)
+            data_manifest=self.manifest, digest=execution.digest, worker=execution.worker,
+            limits=limits_hit(execution.notebooks, execution.log, self.limits))
         self.store.write(record)
         return record
 

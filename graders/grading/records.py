@@ -54,6 +54,9 @@ class Record:
     digest: str = ""
     #: Which Dask worker executed it.
     worker: str = ""
+    #: Kernel limits the student's code met without being stopped ("<notebook>: the 4G
+    #: memory limit (MemoryError)"); a stopped kernel fails its notebook with the reason.
+    limits: list = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -69,20 +69,26 @@ Security reasoning
   ``--as-pid-1``, otherwise ipykernel's parent poller sees ppid 1 and exits);
   when pid 1 dies the kernel kills every process in the namespace, and
   ``--die-with-parent`` kills the kernel when the grader dies.
-* **Resources:** ``prlimit --as`` caps the address space (default 4 GiB,
-  env ``RNN_COURSE_KERNEL_MEMORY``; TensorFlow trains fine under it),
-  ``--fsize`` caps the size of any written file, the tmpfs is size-capped.
-  Wall time is nbgrader's per-cell timeout.  **Processes:** RLIMIT_NPROC is not
-  enforced for uid 0, so the kernel is put in a cgroup of the pids controller
-  (v1 ``/sys/fs/cgroup/pids``, or v2 where the machine has it) with ``pids.max``
-  (default 256 tasks, threads included; env ``RNN_COURSE_KERNEL_PIDS``): a fork
-  bomb cannot grow past it, and a watchdog outside the sandbox (see
-  :func:`_process_limit`) kills every task of the group as soon as the limit is
-  hit and says why on the kernel's stderr ("rnn-course sandbox: kernel stopped:
-  more than 256 processes and threads"), instead of leaving it spinning until
-  the cell timeout.  Without a writable pids controller (no root, no
-  delegation) the kernel starts with a warning on stderr.  NOT capped: disk use
-  by many small files.
+* **Resources** (configured as ``c.KernelLimits.*`` traitlets in ``nbgrader_config.py``,
+  :class:`graders.grading.settings.KernelLimits`; :mod:`graders.grading.kernels` hands them
+  to this launcher as the ``RNN_COURSE_KERNEL_*`` environment variables):
+  ``prlimit --as`` caps each process's address space (default 4 GiB; TensorFlow trains fine
+  under it), ``--fsize`` the size of any written file, the tmpfs are size-capped.  RLIMIT_NPROC
+  is not enforced for uid 0 and an address-space limit is per process, so the kernel is also
+  put in cgroups (v1 ``/sys/fs/cgroup/<controller>``, or v2 where the machine has it, nested
+  below the grader's own group): **pids** (``pids.max``, default 256 tasks, threads included)
+  and **memory** (the same 4 GiB for all its processes together, so six children of 900 MiB
+  each cannot take the grader's machine).  A watchdog outside the sandbox (see
+  :func:`_apply_limits`) kills every task of the kernel as soon as a fork failed because the
+  group is full, the memory limit killed a process, or the notebook's wall time (default
+  1200 s; cells have nbgrader's ``Execute.timeout``) is up, and says why on the kernel's
+  stderr ("rnn-course sandbox: kernel stopped: more than 256 processes and threads"), which
+  :func:`graders.grading.batch.failure_reason` puts in the summary.  The kernel's fd 1 and 2
+  (``os.write``, C libraries, crash reports) are a pipe the watchdog forwards to the
+  grader's stderr, cut at the output cap (ipykernel's fd capture is off, so that output
+  never bypasses the per-cell cap of :mod:`graders.kernel.capture`).  Without a writable
+  controller (no root, no delegation) the kernel starts with a warning on stderr.  NOT
+  capped: disk use by many small files.
 * **Environment:** cleared; only PATH (venv first), HOME, LANG, MPLCONFIGDIR,
   TF_CPP_MIN_LOG_LEVEL=3, PYTHONPATH (graders/) and the short allow-list
   ``ENV_PASSTHROUGH`` are set: no grader secrets, no PYTHONWARNINGS.
@@ -127,7 +133,9 @@ import json
 import os
 import shutil
 import sys
+import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 KERNEL_NAME = "rnn-course-sandbox"
@@ -142,9 +150,16 @@ ENV_EXTENSIONS = "RNN_COURSE_KERNEL_EXTENSIONS"  # comma separated, "" = none
 GRADING_ENV = "RNN_COURSE_GRADING"
 ENV_PIDS = "RNN_COURSE_KERNEL_PIDS"  # tasks (processes + threads) per kernel
 DEFAULT_PIDS = 256
+#: Wall time of one kernel, i.e. of one notebook (nbgrader starts a kernel per notebook).
+ENV_SECONDS = "RNN_COURSE_KERNEL_SECONDS"
+DEFAULT_SECONDS = 1200
 #: How the watchdog announces a stopped kernel (graders.grading.batch reads it back).
 STOPPED_PREFIX = "rnn-course sandbox: kernel stopped: "
 DEFAULT_MEMORY = "4G"
+#: What one cell may print (graders.kernel.capture cuts the rest inside the kernel), and what
+#: the kernel may write below Python's streams (the watchdog cuts that).
+ENV_OUTPUT = "RNN_COURSE_KERNEL_OUTPUT"
+DEFAULT_OUTPUT = "1M"
 DEFAULT_EXTENSIONS = "graders.kernel.capture"
 FILE_SIZE_LIMIT = "1G"  # RLIMIT_FSIZE: largest file the kernel may write
 TMPFS_SIZE = 1 << 30  # /tmp (and HOME) inside the sandbox
@@ -321,7 +336,10 @@ def kernel_command(connection_file: str, cwd: str | None = None,
         # Like ``python -m ipykernel_launcher`` but the module cannot come from the
         # cwd (the student's folder); IPython re-adds cwd after the stdlib later.
         inner = [sys.executable, "-c", _LAUNCHER, "-f", connection_file,
-                 "--InteractiveShellApp.reraise_ipython_extension_failures=True"]
+                 "--InteractiveShellApp.reraise_ipython_extension_failures=True",
+                 # fd 1/2 stay the launcher's pipe (see _apply_limits), not the notebook's
+                 # output, which graders.kernel.capture caps
+                 "--IPKernelApp.capture_fd_output=False"]
         inner += [f"--ext={ext}" for ext in extensions()] + list(kernel_args)
 
     env = {
@@ -334,7 +352,7 @@ def kernel_command(connection_file: str, cwd: str | None = None,
         # `rnn-course check` run from a cell of a notebook being graded does not grade again
         GRADING_ENV: "1",
         # what one cell may print (graders.kernel.capture cuts the rest inside the kernel)
-        "RNN_COURSE_KERNEL_OUTPUT": os.environ.get("RNN_COURSE_KERNEL_OUTPUT") or "1M",
+        ENV_OUTPUT: os.environ.get(ENV_OUTPUT) or DEFAULT_OUTPUT,
     }
     env.update({k: os.environ[k] for k in ENV_PASSTHROUGH if k in os.environ})
     mem = memory_limit()
@@ -366,18 +384,49 @@ def pids_limit() -> int:
     return int(os.environ.get(ENV_PIDS) or DEFAULT_PIDS)
 
 
-def _pids_root() -> Path | None:
-    """The pids controller's hierarchy: cgroup v1's own, or the v2 unified one."""
-    v1 = Path("/sys/fs/cgroup/pids")
+def notebook_seconds() -> int:
+    """Wall time one kernel (nbgrader starts one per notebook) may live; 0 = no limit."""
+    return int(float(os.environ.get(ENV_SECONDS) or DEFAULT_SECONDS))
+
+
+def _human(size: int) -> str:
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if size >= 1 << shift:
+            return f"{size / (1 << shift):g} {unit}"
+    return f"{size} bytes"
+
+
+def _controller_root(controller: str) -> Path | None:
+    """Where this process's group of ``controller`` lives: cgroup v1's own hierarchy
+    (``/sys/fs/cgroup/<controller>``) or the v2 unified one; None without the controller."""
+    v1 = Path("/sys/fs/cgroup") / controller
     if (v1 / "cgroup.procs").exists():
         return v1
     v2 = Path("/sys/fs/cgroup")
     try:
-        if "pids" in (v2 / "cgroup.controllers").read_text().split():
+        if controller in (v2 / "cgroup.controllers").read_text().split():
             return v2
     except OSError:
         pass
     return None
+
+
+def _pids_root() -> Path | None:
+    return _controller_root("pids")
+
+
+def _own_group(root: Path, controller: str) -> Path:
+    """The group this process is in (kernels' groups nest below it, so a limit set on the
+    grader's own group still covers its kernels); the hierarchy's root if unknown."""
+    try:
+        for line in Path("/proc/self/cgroup").read_text().splitlines():
+            _, names, path = line.split(":", 2)
+            if (controller in names.split(",") if names else root.name == "cgroup"):
+                group = root / path.lstrip("/")
+                return group if group.is_dir() else root
+    except (OSError, ValueError):
+        pass
+    return root
 
 
 def _tasks(group: Path) -> list[int]:
@@ -387,15 +436,26 @@ def _tasks(group: Path) -> list[int]:
         return []
 
 
-def _limit_hits(group: Path) -> int:
+def _counter(path: Path, key: str) -> int:
+    """A ``key value`` line of a cgroup file (pids.events, memory.oom_control/events)."""
     try:
-        for line in (group / "pids.events").read_text().splitlines():
-            key, _, value = line.partition(" ")
-            if key == "max":
+        for line in path.read_text().splitlines():
+            name, _, value = line.partition(" ")
+            if name == key:
                 return int(value)
     except (OSError, ValueError):
         pass
     return 0
+
+
+def _limit_hits(group: Path) -> int:
+    return _counter(group / "pids.events", "max")
+
+
+def _oom_kills(group: Path) -> int:
+    """Processes the kernel's memory limit killed (v1 memory.oom_control, v2 memory.events)."""
+    return max(_counter(group / "memory.oom_control", "oom_kill"),
+               _counter(group / "memory.events", "oom_kill"))
 
 
 def _alive(pid: int) -> bool:
@@ -406,63 +466,181 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _watch(group: Path, limit: int, kernel: int, poll: float = 0.1) -> None:
-    """The watchdog's loop (outside the sandbox, outside the group): when a fork failed
-    because the group is full, kill every task in it and say why on the kernel's stderr;
-    when the group is empty (the kernel is gone), remove it."""
-    while not _tasks(group) and _alive(kernel):  # the kernel joins right after the fork
+@dataclass
+class Limits:
+    """The kernel's cgroups (one per controller in v1, one in v2) and what they cap."""
+
+    groups: dict  # controller -> Path of the kernel's group
+    processes: int = 0
+    memory: int = 0
+    seconds: float = 0.0
+
+    def paths(self) -> list[Path]:
+        return list(dict.fromkeys(self.groups.values()))
+
+    def reason(self, started: float) -> str | None:
+        """Why the kernel must be stopped now, or None."""
+        if "pids" in self.groups and _limit_hits(self.groups["pids"]):
+            return f"more than {self.processes} processes and threads (a fork bomb?)"
+        if "memory" in self.groups and _oom_kills(self.groups["memory"]):
+            return (f"the {_human(self.memory)} memory limit (all its processes together; "
+                    f"the system killed one of them)")
+        if self.seconds and time.monotonic() - started > self.seconds:
+            return f"the notebook ran longer than {self.seconds:g} s (its time limit)"
+        return None
+
+
+def _watch(limits: Limits, kernel: int, started: float, poll: float = 0.1) -> None:
+    """The watchdog's loop (outside the sandbox, outside the groups): when a limit is hit
+    (a fork failed because the group is full, the memory limit killed a process, the
+    notebook's time is up), kill every task of the kernel and say why on its stderr; when
+    the kernel is gone, remove its groups."""
+    watched = limits.paths()[0]
+    while not _tasks(watched) and _alive(kernel):  # the kernel joins right after the fork
         time.sleep(0.01)
     said = False
-    while tasks := _tasks(group):
-        if _limit_hits(group):
-            if not said:
-                os.write(2, f"\n{STOPPED_PREFIX}more than {limit} processes and threads "
-                            f"(a fork bomb?)\n".encode())
-                said = True
+
+    def say(reason: str | None) -> None:
+        nonlocal said
+        if reason and not said:
+            os.write(2, f"\n{STOPPED_PREFIX}{reason}\n".encode())
+            said = True
+
+    while tasks := _tasks(watched):
+        reason = limits.reason(started)
+        if reason:
+            say(reason)
             for pid in tasks:
                 try:
                     os.kill(pid, 9)
                 except ProcessLookupError:
                     pass
         time.sleep(poll)
-    for _ in range(50):
+    if not limits.seconds or time.monotonic() - started <= limits.seconds:
+        say(limits.reason(started))  # the memory limit may have killed the kernel itself
+    for group in limits.paths():
+        for _ in range(50):
+            try:
+                group.rmdir()
+                break
+            except OSError:
+                time.sleep(0.1)
+
+
+def _make_groups(processes: int, memory: int) -> tuple[dict, list[str]]:
+    """A fresh group per controller for the kernel about to start, with its caps; and
+    what could not be capped here (no controller, no right to write it)."""
+    name = f"kernel-{os.getpid()}-{time.monotonic_ns()}"
+    groups, missing = {}, []
+    for controller, cap, files in (("pids", processes, ("pids.max",)),
+                                   ("memory", memory, ("memory.limit_in_bytes", "memory.max"))):
+        if cap <= 0:
+            continue
+        root = _controller_root(controller)
+        if root is None:
+            missing.append(f"{controller}: no cgroup controller on this machine")
+            continue
+        # cgroup v2: every controller's root is the same, and so is the kernel's group
+        group = _own_group(root, controller) / "rnn-course" / name
         try:
-            group.rmdir()
-            return
-        except OSError:
-            time.sleep(0.1)
+            group.mkdir(parents=True, exist_ok=True)
+            target = next((group / f for f in files if (group / f).exists()), None)
+            if target is None:
+                raise OSError(f"{controller} controller not enabled for {group.parent}")
+            target.write_text(str(cap))
+        except OSError as exc:
+            missing.append(f"{controller}: {exc}")
+            if group not in groups.values():
+                try:
+                    group.rmdir()
+                except OSError:
+                    pass
+            continue
+        groups[controller] = group
+    return groups, missing
 
 
-def _process_limit(limit: int) -> None:
-    """Put this process (about to exec the kernel) in a fresh pids cgroup with a watchdog.
+def _apply_limits(processes: int, memory: int, seconds: float) -> list[str]:
+    """Put this process (about to exec the kernel) in fresh cgroups capping its processes
+    and their memory together, with a watchdog that also enforces the notebook's wall time.
+    Returns what is not enforced here (said as a warning on the kernel's stderr).
 
-    The watchdog is double-forked before this process joins the group, so it stays outside
-    it (and outside the sandbox) and is not a child bwrap would have to reap.
+    The watchdog is double-forked before this process joins the groups, so it stays outside
+    them (and outside the sandbox) and is not a child bwrap would have to reap.
     """
-    root = _pids_root()
-    if root is None:
-        raise OSError("no pids cgroup controller on this machine")
-    group = root / "rnn-course" / f"kernel-{os.getpid()}-{time.monotonic_ns()}"
-    group.mkdir(parents=True)
-    try:
-        (group / "pids.max").write_text(str(limit))
-    except OSError:
-        group.rmdir()
-        raise
-    me = os.getpid()
+    groups, missing = _make_groups(processes, memory)
+    if not groups and not seconds:
+        return missing
+    limits = Limits(groups, processes=processes if "pids" in groups else 0,
+                    memory=memory if "memory" in groups else 0, seconds=seconds)
+    me, started = os.getpid(), time.monotonic()
+    # The kernel's fd 1 and 2 (C libraries, os.write, crash reports) go through a pipe that
+    # the watchdog forwards to the grader's stderr, cut at the output cap: a flood written
+    # below Python's sys.stdout reaches neither the grader's stdout nor, past the cap, its log.
+    read_end, write_end = os.pipe()
     child = os.fork()
     if child == 0:  # pragma: no cover - runs in the watchdog
         try:
             if os.fork() == 0:
                 os.setsid()
+                os.close(write_end)
                 devnull = os.open(os.devnull, os.O_RDONLY)
                 os.dup2(devnull, 0)
-                _watch(group, limit, me)
+                forward = threading.Thread(target=_forward_capped,
+                                           args=(read_end, output_cap()), daemon=True)
+                forward.start()
+                if groups:
+                    _watch(limits, me, started)
+                else:
+                    _watch_pid(limits, me, started)
+                forward.join(timeout=5)
             os._exit(0)
         except BaseException:
             os._exit(1)
     os.waitpid(child, 0)
-    (group / "cgroup.procs").write_text(str(me))
+    os.close(read_end)
+    os.dup2(write_end, 1)
+    os.dup2(write_end, 2)
+    os.close(write_end)
+    for group in limits.paths():
+        (group / "cgroup.procs").write_text(str(me))
+    return missing
+
+
+def output_cap() -> int:
+    """Bytes of the kernel's own stdout/stderr (below Python's streams) passed on."""
+    return _parse_size(os.environ.get(ENV_OUTPUT) or DEFAULT_OUTPUT)
+
+
+def _forward_capped(fd: int, cap: int) -> None:
+    """Copy the kernel's fd 1/2 pipe to this process's stderr, up to ``cap`` bytes; read
+    and drop the rest (so the kernel never blocks), saying once that it was cut."""
+    passed, cut = 0, False
+    while data := os.read(fd, 65536):
+        if passed < cap:
+            chunk = data[:cap - passed]
+            os.write(2, chunk)
+            passed += len(chunk)
+            data = data[len(chunk):]
+        if data and not cut:
+            os.write(2, f"\n[rnn-course sandbox: the kernel's stdout/stderr cut after "
+                        f"{_human(cap)}]\n".encode())
+            cut = True
+
+
+def _watch_pid(limits: Limits, kernel: int, started: float, poll: float = 0.5) -> None:
+    """Without cgroups: stop the kernel (pid 1 of its namespace: everything dies with it)
+    when the notebook's time is up."""
+    while _alive(kernel):
+        reason = limits.reason(started)
+        if reason:
+            os.write(2, f"\n{STOPPED_PREFIX}{reason}\n".encode())
+            try:
+                os.kill(kernel, 9)
+            except ProcessLookupError:
+                pass
+            return
+        time.sleep(poll)
 
 
 def run(connection_file: str, kernel_args: tuple[str, ...] = ()) -> None:
@@ -473,15 +651,15 @@ def run(connection_file: str, kernel_args: tuple[str, ...] = ()) -> None:
         sys.stderr.write(f"\n*** rnn-course sandbox: kernel NOT started ***\n{exc}\n\n")
         sys.stderr.flush()
         sys.exit(3)
-    limit = pids_limit()
-    if limit > 0:
-        try:
-            _process_limit(limit)
-        except OSError as exc:
-            sys.stderr.write(f"rnn-course sandbox: WARNING: the process limit ({limit}) is not "
-                             f"enforced here ({exc}); a fork bomb runs until the cell "
-                             f"timeout.\n")
-            sys.stderr.flush()
+    try:
+        missing = _apply_limits(pids_limit(), memory_limit(), notebook_seconds())
+    except OSError as exc:
+        missing = [str(exc)]
+    if missing:
+        sys.stderr.write(f"rnn-course sandbox: WARNING: not enforced here: {'; '.join(missing)} "
+                         f"(a fork bomb runs until the cell timeout; the memory limit holds per "
+                         f"process only).\n")
+        sys.stderr.flush()
     os.execv(argv[0], argv)
 
 
@@ -511,6 +689,8 @@ def configure(c) -> None:
     Call from ``nbgrader_config.py``: ``from graders.sandbox import configure; configure(c)``.
     """
     c.Execute.kernel_name = KERNEL_NAME
+    # starts the kernel with the course's c.KernelLimits (NotebookClient: Execute included)
+    c.NotebookClient.kernel_manager_class = "graders.grading.kernels.SandboxKernelManager"
     c.KernelManager.transport = "ipc"
     c.KernelManager.ip = ipc_ip()  # absolute: grader and kernel have different cwds
 
@@ -531,9 +711,10 @@ def notebook_client_kwargs(config=None) -> dict:
 
 def kernel_manager(**kwargs):
     """A jupyter_client KernelManager for the sandbox kernel (caller shuts it down)."""
-    from jupyter_client.manager import KernelManager
+    from .kernels import BlockingSandboxKernelManager
 
-    return KernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=ipc_ip(), **kwargs)
+    return BlockingSandboxKernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=ipc_ip(),
+                                        **kwargs)
 
 
 # --------------------------------------------------------------------------- selftest

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import os
 
-from traitlets import Integer, Unicode
+from traitlets import Integer, Unicode, default
 from traitlets.config import Configurable
+
+from . import sandbox
 
 
 class BatchGrading(Configurable):
@@ -35,11 +37,6 @@ class BatchGrading(Configurable):
         "OMP_NUM_THREADS...). One per worker avoids two kernels fighting over the same "
         "cores; 0 leaves the libraries' defaults.")).tag(config=True)
 
-    submission_timeout = Integer(1800, help=(
-        "Seconds one submission (all its notebooks) may take on a worker before it is "
-        "stopped and reported as failed. Each cell also has nbgrader's Execute.timeout."
-        )).tag(config=True)
-
     allowed_failures = Integer(3, help=(
         "How many times a submission is handed to a new worker after its worker died "
         "(Dask's distributed.scheduler.allowed-failures, for the embedded cluster). A "
@@ -56,3 +53,67 @@ class BatchGrading(Configurable):
 def help_of(name: str) -> str:
     """The help text of one option, for the command line."""
     return BatchGrading.class_traits()[name].help
+
+
+
+def _env_or(variable: str, default):
+    """A limit's default: the sandbox's environment variable when set (so it still works
+    alone, e.g. for one run), else the built-in default."""
+    value = os.environ.get(variable)
+    return type(default)(value) if value else default
+
+
+class KernelLimits(Configurable):
+    """What one student's kernel may use (each notebook runs in its own sandboxed kernel).
+
+    Set them in ``nbgrader_config.py`` (``c.KernelLimits.memory = "6G"``); they apply to plain
+    ``nbgrader autograde``, ``rnn-course grade`` (local or remote Dask workers: the workers
+    read the course's configuration) and ``rnn-course check``. A kernel that hits one is
+    stopped or cut, and the summary says which limit. The wall time of one cell is
+    nbgrader's own ``c.Execute.timeout``.
+    """
+
+    memory = Unicode(help=(
+        "Memory of one kernel: its address space, and all its processes together (cgroup "
+        "memory controller); e.g. '4G'. A kernel past it gets MemoryError or is stopped."
+        )).tag(config=True)
+    processes = Integer(help=(
+        "Processes and threads of one kernel (cgroup pids controller); a kernel that tries "
+        "to start more (a fork bomb) is stopped within a second. 0 = no limit."
+        )).tag(config=True)
+    notebook_timeout = Integer(help=(
+        "Seconds one notebook's kernel may run in all; it is stopped after that (each cell "
+        "also has nbgrader's Execute.timeout). 0 = no limit.")).tag(config=True)
+    output = Unicode(help=(
+        "What one cell may print, e.g. '1M'; the rest is cut inside the kernel. What the "
+        "kernel writes below Python's streams goes to the grader's log, cut at the same "
+        "size.")).tag(config=True)
+    scratch = Unicode(help=(
+        "Disk space of the kernel's writable folder (a tmpfs thrown away with the kernel), "
+        "e.g. '1G'.")).tag(config=True)
+
+    @default("memory")
+    def _memory(self):
+        return _env_or(sandbox.ENV_MEMORY, sandbox.DEFAULT_MEMORY)
+
+    @default("processes")
+    def _processes(self):
+        return _env_or(sandbox.ENV_PIDS, sandbox.DEFAULT_PIDS)
+
+    @default("notebook_timeout")
+    def _notebook_timeout(self):
+        return _env_or(sandbox.ENV_SECONDS, sandbox.DEFAULT_SECONDS)
+
+    @default("output")
+    def _output(self):
+        return _env_or(sandbox.ENV_OUTPUT, sandbox.DEFAULT_OUTPUT)
+
+    @default("scratch")
+    def _scratch(self):
+        return _env_or(sandbox.ENV_SCRATCH, sandbox.DEFAULT_SCRATCH)
+
+    def environment(self) -> dict[str, str]:
+        """The sandbox launcher's environment variables for these limits."""
+        return {sandbox.ENV_MEMORY: self.memory, sandbox.ENV_PIDS: str(self.processes),
+                sandbox.ENV_SECONDS: str(self.notebook_timeout),
+                sandbox.ENV_OUTPUT: self.output, sandbox.ENV_SCRATCH: self.scratch}
