@@ -349,3 +349,37 @@ def test_hostile_class_is_contained_and_honest_students_grade_as_in_a_clean_run(
         assert verdicts(released_course, student) == verdicts(clean, student)
     # the course's files are untouched and nothing was written outside the kernels' scratch
     assert not list(released_course.rglob("fill*.bin"))
+
+
+def test_a_worker_killed_mid_submission_is_replaced_and_the_submission_graded(
+        released_course, dask_cluster):
+    """When the worker process executing a submission dies (SIGKILL, an out-of-memory kill of
+    the worker itself), does Dask hand the submission to a worker again (the nanny restarts
+    the dead one) so that the run ends with every student graded, none failed?"""
+    import threading
+
+    from distributed import Client
+
+    course = released_course
+    submit(course, "bob", "bob_partly_wrong")
+    result = {}
+    grading = threading.Thread(target=lambda: result.update(run=verbs.grade(
+        course=course, assignment=ASSIGNMENT, scheduler=dask_cluster)))
+    grading.start()
+    killed = None
+    with Client(dask_cluster, timeout="30s") as client:
+        deadline = time.monotonic() + 120
+        while killed is None and time.monotonic() < deadline:
+            busy = [address for address, keys in client.processing().items() if keys]
+            if busy:
+                time.sleep(3)  # the kernel is running the student's notebook by now
+                pids = client.run(os.getpid, workers=busy[:1])
+                killed = pids[busy[0]]
+                os.kill(killed, signal.SIGKILL)
+            time.sleep(0.2)
+    grading.join(timeout=600)
+    assert killed, "no worker ever picked up the submission"
+    run = result["run"]
+    assert not run.errors, run.errors
+    record = run.graded[0]
+    assert record.outcome == "graded" and record.score == 4, record
