@@ -614,8 +614,12 @@ def _plot_times(ax, summary: Summary, records: list[Mapping]) -> None:
                                   label=f"mean {_duration(summary.mean_seconds)}"))
     if len(timed) <= 40:
         ax.set_xticks(list(xs))
-        ax.set_xticklabels([t[1] for t in timed], fontsize=9 if len(timed) <= 20 else 7,
-                           **({"rotation": 45, "ha": "right"} if len(timed) > 10 else {}))
+        names = [t[1] for t in timed]
+        # slanted when a name is wider than its bar's slot (the axes hold ~150 characters
+        # across, in at least 12 slots)
+        slanted = max(map(len, names)) > 150 / max(12, len(timed))
+        ax.set_xticklabels(names, fontsize=9 if len(timed) <= 20 else 7,
+                           **({"rotation": 30, "ha": "right"} if slanted else {}))
         ax.tick_params(axis="x", length=0)
     else:
         ax.set_xticks([])
