@@ -492,3 +492,18 @@ def test_kernel_output_below_python_is_capped_and_kept_off_the_graders_stdout(
     assert "fd flood" not in captured.out
     assert "fd flood 0\n" in captured.err and "stdout/stderr cut after 64 KiB" in captured.err
     assert len(captured.err) < 200_000
+
+
+def test_plain_nbgrader_autograde_applies_the_courses_kernel_limits(course, kernel_env):
+    """Does ``c.KernelLimits`` in a course's nbgrader_config.py reach the kernels of plain
+    ``nbgrader autograde`` (nbgrader's Execute picks its own kernel manager class, so the
+    limits travel through the kernel spec's provisioner), stopping the notebook with the
+    reason in nbgrader's output?"""
+    config = course / "nbgrader_config.py"
+    config.write_text(config.read_text() + "c.KernelLimits.notebook_timeout = 6\n")
+    submit(course, "slow", "import time\ntime.sleep(90)\ndef square(x):\n    return x * x\n")
+    started = time.monotonic()
+    res = subprocess.run([str(VENV_BIN / "nbgrader"), "autograde", ASSIGNMENT], cwd=course,
+                         env=kernel_env, capture_output=True, text=True, timeout=300)
+    assert time.monotonic() - started < 60, "the notebook ran until its cell finished"
+    assert sandbox.STOPPED_PREFIX + "the notebook ran longer than 6 s" in res.stdout + res.stderr

@@ -1,32 +1,30 @@
-"""Kernel managers that start the sandboxed kernel with the course's :class:`KernelLimits`.
+"""The sandbox kernel's provisioner: starts it with the course's :class:`KernelLimits`.
 
 The sandbox launcher (:mod:`graders.grading.sandbox`, run by the kernel spec) reads its limits
-from environment variables; these managers put the configured values there for the one kernel
-they start. ``graders.sandbox.configure(c)`` (called by a course's ``nbgrader_config.py``)
-makes nbgrader's ``Execute`` and every ``nbclient.NotebookClient`` use them, so plain
-``nbgrader autograde``, the Dask workers and ``rnn-course check`` apply the same limits.
+from environment variables. Jupyter creates this provisioner for every ``rnn-course-sandbox``
+kernel (the kernel spec names it; the package registers it under the entry point group
+``jupyter_client.kernel_provisioners``), with the kernel manager as its parent, so it sees the
+configuration of whoever starts the kernel: ``c.KernelLimits`` in a course's
+``nbgrader_config.py`` reaches plain ``nbgrader autograde`` (whose ``Execute`` insists on its
+own kernel manager class), the Dask workers (they load the course's configuration) and
+``rnn-course check`` alike.
 """
 from __future__ import annotations
 
-from jupyter_client.manager import AsyncKernelManager, KernelManager
+import os
+
+from jupyter_client.provisioning import LocalProvisioner
 
 from .settings import KernelLimits
 
+#: The name the kernel spec asks for (pyproject.toml's entry point).
+PROVISIONER_NAME = "rnn-course-sandbox"
 
-class _WithLimits:
-    """Adds the configured limits to the environment the kernel is started with."""
 
-    async def _async_pre_start_kernel(self, **kw):
-        import os
+class SandboxProvisioner(LocalProvisioner):
+    """A local kernel process whose environment carries the configured kernel limits."""
 
-        env = dict(kw.get("env") or os.environ)
+    async def pre_launch(self, **kwargs):
+        env = dict(kwargs.get("env") or os.environ)
         env.update(KernelLimits(parent=self).environment())
-        return await super()._async_pre_start_kernel(**{**kw, "env": env})
-
-
-class SandboxKernelManager(_WithLimits, AsyncKernelManager):
-    """nbclient's (and so nbgrader's) kernel manager, with the course's kernel limits."""
-
-
-class BlockingSandboxKernelManager(_WithLimits, KernelManager):
-    """The same for code that drives a kernel itself (``sandbox.kernel_manager()``)."""
+        return await super().pre_launch(**{**kwargs, "env": env})

@@ -70,7 +70,8 @@ Security reasoning
   when pid 1 dies the kernel kills every process in the namespace, and
   ``--die-with-parent`` kills the kernel when the grader dies.
 * **Resources** (configured as ``c.KernelLimits.*`` traitlets in ``nbgrader_config.py``,
-  :class:`graders.grading.settings.KernelLimits`; :mod:`graders.grading.kernels` hands them
+  :class:`graders.grading.settings.KernelLimits`; the kernel spec's provisioner,
+  :class:`graders.grading.kernels.SandboxProvisioner`, hands them
   to this launcher as the ``RNN_COURSE_KERNEL_*`` environment variables):
   ``prlimit --as`` caps each process's address space (default 4 GiB; TensorFlow trains fine
   under it), ``--fsize`` the size of any written file, the tmpfs are size-capped.  RLIMIT_NPROC
@@ -677,7 +678,9 @@ def install_kernelspec(prefix: str = sys.prefix) -> Path:
         # a SIGINT sent to the kernel's process group would kill bwrap itself
         "interrupt_mode": "message",
         "env": {"TF_CPP_MIN_LOG_LEVEL": "3"},
-        "metadata": {"debugger": False},
+        # graders.grading.kernels.SandboxProvisioner: passes the course's c.KernelLimits
+        "metadata": {"debugger": False,
+                     "kernel_provisioner": {"provisioner_name": "rnn-course-sandbox"}},
     }
     (kdir / "kernel.json").write_text(json.dumps(spec, indent=1) + "\n")
     return kdir / "kernel.json"
@@ -689,8 +692,6 @@ def configure(c) -> None:
     Call from ``nbgrader_config.py``: ``from graders.sandbox import configure; configure(c)``.
     """
     c.Execute.kernel_name = KERNEL_NAME
-    # starts the kernel with the course's c.KernelLimits (NotebookClient: Execute included)
-    c.NotebookClient.kernel_manager_class = "graders.grading.kernels.SandboxKernelManager"
     c.KernelManager.transport = "ipc"
     c.KernelManager.ip = ipc_ip()  # absolute: grader and kernel have different cwds
 
@@ -711,10 +712,9 @@ def notebook_client_kwargs(config=None) -> dict:
 
 def kernel_manager(**kwargs):
     """A jupyter_client KernelManager for the sandbox kernel (caller shuts it down)."""
-    from .kernels import BlockingSandboxKernelManager
+    from jupyter_client.manager import KernelManager
 
-    return BlockingSandboxKernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=ipc_ip(),
-                                        **kwargs)
+    return KernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=ipc_ip(), **kwargs)
 
 
 # --------------------------------------------------------------------------- selftest
