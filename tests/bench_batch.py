@@ -10,7 +10,7 @@ empty), three measurements:
 1. stock: a fresh course folder, ONE serial ``python -m nbgrader autograde rnn_architecture``
    (wall time T_stock);
 2. batch: another fresh course folder, ``graders.course.verbs.grade(workers=W)`` (T_batch;
-   W defaults to the grader's own default, cores + 1);
+   W defaults to the grader's own default: one per core, each pinned to its core);
 3. execution baseline: every notebook of every submission run once, serially, top to bottom
    in the sandboxed kernel with ``graders.grading.runner.grade_notebook`` and nothing else
    (T_exec, the sum), with the kernels' thread pools set as batch grading sets them
@@ -51,6 +51,7 @@ if str(REPO) not in sys.path:
 
 from graders.course.verbs import nbgrader_env  # noqa: E402
 from graders.grading.batch import THREAD_VARIABLES, environment  # noqa: E402
+from graders.grading.settings import BatchGrading  # noqa: E402
 
 ASSIGNMENT = "rnn_architecture"
 SAMPLES = HERE / "files" / "submissions"
@@ -166,12 +167,16 @@ def run_batch(course: Path, workers: int, log: Path):
 
 
 def run_exec(students: dict[str, str], course: Path, release: Path, threads: int,
-             log: Path) -> tuple[float, int, list[str]]:
+             log: Path, pinned: bool = False) -> tuple[float, int, list[str]]:
     """Every student's notebooks, one after the other, in the sandboxed kernel; returns the
-    summed wall time, the number of notebooks and the problems reported (a dead kernel...)."""
+    summed wall time, the number of notebooks and the problems reported (a dead kernel...).
+    ``pinned``: each kernel on one core, as a pinned batch worker runs it."""
     from graders.grading.runner import grade_notebook
+    from graders.grading.sandbox import ENV_CPUS
 
     env = {k: str(threads) for k in THREAD_VARIABLES} if threads else {}
+    if pinned:
+        env[ENV_CPUS] = str(sorted(os.sched_getaffinity(0))[0])
     total, count, problems = 0.0, 0, []
     with environment(env), output_to(log):
         for student in students:
@@ -230,14 +235,18 @@ def main(argv=None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--students", type=int, default=8, metavar="N",
                     help="submissions in the class (default 8)")
-    ap.add_argument("--workers", type=int, default=(os.cpu_count() or 1) + 1, metavar="W",
-                    help="Dask workers of batch grading (default: cores + 1, as rnn-course grade)")
+    ap.add_argument("--workers", type=int, default=BatchGrading().resolved_workers(), metavar="W",
+                    help="Dask workers of batch grading (default: as rnn-course grade, one per "
+                         "core with BatchGrading.pin_cpus)")
     ap.add_argument("--keep", type=Path, metavar="DIR",
                     help="work in DIR (emptied first if a previous run made it) and keep it")
     ap.add_argument("--skip-stock", action="store_true",
                     help="no plain nbgrader autograde (no speed-up, no score comparison)")
     ap.add_argument("--skip-exec", action="store_true",
                     help="no execution baseline (no overhead figure)")
+    ap.add_argument("--exec-pinned", action="store_true",
+                    help="also run the execution baseline with each kernel pinned to one core "
+                         "(does pinning alone make a single kernel faster?)")
     ap.add_argument("--no-warmup", action="store_true",
                     help="do not run the empty sample once before measuring")
     args = ap.parse_args(argv)
@@ -248,7 +257,6 @@ def main(argv=None) -> int:
     from graders.grading import sandbox
     from graders.grading.batch import package_version
     from graders.grading.gradebook import read_scores
-    from graders.grading.settings import BatchGrading
 
     students = class_of(args.students)
     cores = os.cpu_count() or 1
@@ -293,6 +301,11 @@ def main(argv=None) -> int:
             t_exec, count, exec_problems = run_exec(students, batch_course, release, threads,
                                                     work / "exec.log")
             say(f"{t_exec:.1f} s ({count} notebooks; log {work / 'exec.log'})")
+            if args.exec_pinned:
+                say("exec, each kernel pinned to one core as a batch worker's ...", end=" ")
+                t_pinned, _, _ = run_exec(students, batch_course, release, threads,
+                                          work / "exec-pinned.log", pinned=True)
+                say(f"{t_pinned:.1f} s (log {work / 'exec-pinned.log'})")
 
         # ------------------------------------------------------------------ results
         text, differ = compare(students, stock_scores, batch_scores)
@@ -325,6 +338,10 @@ def main(argv=None) -> int:
                 f"(goal <= {TARGET_OVERHEAD * 100:.0f} %: "
                 f"{'met' if overhead <= TARGET_OVERHEAD else 'NOT met'}); "
                 f"(T_batch*C - T_exec) / N = {spent / n:.1f} s per submission")
+        if t_exec is not None and args.exec_pinned:
+            spent = t_batch * min(w, cores) - t_pinned
+            say(f"T_exec pinned = {t_pinned:.1f} s: overhead against it "
+                f"{spent / t_pinned * 100:.1f} % (the baseline run as the workers run it)")
         if stock_scores is not None:
             say(f"scores: {'identical, cell by cell' if not differ else 'DIFFER: ' + ', '.join(differ)}"
                 f" ({n - len(differ)}/{n} students equal)")

@@ -134,3 +134,22 @@ def test_limits_met_are_read_from_the_executed_notebooks_and_the_kernel_log():
     assert found[-1].startswith("the 1M limit on the kernel's own stdout/stderr")
     assert not any(f.startswith("nb2") for f in found)
     assert limits_hit({"nb2": nbformat.writes(clean)}, "", limits) == []
+
+
+def test_local_cluster_workers_get_a_core_each_round_robin():
+    """Does each worker of an embedded LocalCluster get its own core for its kernels (and
+    none when pinning is off)?"""
+    import os
+
+    from graders.grading import batch, sandbox
+
+    cpus = sorted(os.sched_getaffinity(0))
+    with batch.dask_client(workers=len(cpus) + 1, scheduler="", allowed_failures=0) as client:
+        names = {w["name"]: address for address, w in client.scheduler_info()["workers"].items()}
+
+        def on(i, pin):  # what a task on worker i is given
+            return client.submit(batch._placement, pin, workers=[names[i]], pure=False).result()
+
+        got = [on(i, True).get(sandbox.ENV_CPUS) for i in range(len(cpus) + 1)]
+        assert got == [str(c) for c in cpus] + [str(cpus[0])]
+        assert on(0, False) == {}

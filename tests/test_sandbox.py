@@ -507,3 +507,12 @@ def test_plain_nbgrader_autograde_applies_the_courses_kernel_limits(course, kern
                          env=kernel_env, capture_output=True, text=True, timeout=300)
     assert time.monotonic() - started < 60, "the notebook ran until its cell finished"
     assert sandbox.STOPPED_PREFIX + "the notebook ran longer than 6 s" in res.stdout + res.stderr
+
+
+def test_kernel_runs_on_the_cpus_it_is_given(tmp_path, use_kernel_env, monkeypatch):
+    """Does RNN_COURSE_KERNEL_CPUS (set by a batch worker) pin the kernel and its threads?"""
+    cpus = sorted(os.sched_getaffinity(0))
+    monkeypatch.setenv(sandbox.ENV_CPUS, str(cpus[-1]))
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import os, threading\nprint(sorted(os.sched_getaffinity(0)))")])
+    assert outputs_text(run_notebook(nb, tmp_path).cells[0]).strip() == str([cpus[-1]])

@@ -44,6 +44,7 @@ from .gradebook import open_gradebook, read_scores, structure_copy
 from .records import Record, Store, write_atomically
 from .require_verdict import FLAGGED
 from .replay import FAILED_SUFFIX, execution_only, replaying
+from . import sandbox
 from .sandbox import STOPPED_PREFIX
 from .settings import BatchGrading, KernelLimits
 
@@ -66,6 +67,8 @@ class CourseBundle:
     #: The assignment's files besides notebooks (data, weights), by relative path.
     source_files: dict[str, bytes]
     threads_per_kernel: int = 1
+    #: Pin each LocalCluster worker's kernels to one core (``BatchGrading.pin_cpus``).
+    pin_cpus: bool = False
 
     def data_manifest(self) -> str:
         return files_digest(self.source_files)
@@ -261,6 +264,7 @@ def execute_submission(bundle: CourseBundle, submission: Submission) -> Executio
         config.KeepExecuted.directory = str(executed)
         threads = str(bundle.threads_per_kernel)
         env = {k: threads for k in THREAD_VARIABLES} if bundle.threads_per_kernel else {}
+        env.update(_placement(bundle.pin_cpus))
         with environment(env), _stderr_to(kernel_log):
             outcome = run_autograde(config, bundle.assignment, submission.student)
 
@@ -281,6 +285,24 @@ def execute_submission(bundle: CourseBundle, submission: Submission) -> Executio
                 result.failed["*"] = reason
     result.seconds = time.perf_counter() - started
     return result
+
+
+#: The CPUs this process may use before any pinning (a worker's first task reads them).
+_CPUS = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+
+
+def _placement(pin: bool) -> dict[str, str]:
+    """The core for this worker's kernels: LocalCluster names its workers 0, 1, 2...; worker
+    ``i`` gets the ``i``-th usable CPU, round robin. Nothing for other workers."""
+    try:
+        from distributed import get_worker
+
+        name = get_worker().name
+    except (ImportError, ValueError):
+        return {}
+    if not pin or not _CPUS or not isinstance(name, int):
+        return {}
+    return {sandbox.ENV_CPUS: str(_CPUS[name % len(_CPUS)])}
 
 
 def _worker_name() -> str:
@@ -315,7 +337,8 @@ class GradeRun:
         return 1 if self.errors else 0
 
 
-def make_bundle(config, assignment: str, threads_per_kernel: int) -> CourseBundle:
+def make_bundle(config, assignment: str, threads_per_kernel: int,
+                pin_cpus: bool = False) -> CourseBundle:
     url = cdir.db_url(config)
     root = Path(cdir.coursedir(config).root)
     with tempfile.TemporaryDirectory(prefix="rnn-course-template-") as tmp:
@@ -324,7 +347,7 @@ def make_bundle(config, assignment: str, threads_per_kernel: int) -> CourseBundl
                         config_text=(root / cdir.CONFIG_FILE).read_text(encoding="utf-8"),
                         gradebook=template,
                         source_files=cdir.source_files(config, assignment),
-                        threads_per_kernel=threads_per_kernel)
+                        threads_per_kernel=threads_per_kernel, pin_cpus=pin_cpus)
 
 
 def _check_assignment(url: str, assignment: str) -> None:
@@ -519,7 +542,8 @@ def grade_class(*, course: str | Path, assignment: str, students: list[str] | No
         log.info("grading %d submissions of %s (%d already graded)", len(todo), assignment,
                  len(run.skipped))
         if todo:
-            bundle = make_bundle(config, assignment, settings.threads_per_kernel)
+            bundle = make_bundle(config, assignment, settings.threads_per_kernel,
+                                 pin_cpus=settings.pin_cpus and not settings.scheduler)
             coordinator = Coordinator(config=config, assignment=assignment, store=store,
                                       bundle=bundle)
             try:

@@ -151,6 +151,8 @@ ENV_EXTENSIONS = "RNN_COURSE_KERNEL_EXTENSIONS"  # comma separated, "" = none
 GRADING_ENV = "RNN_COURSE_GRADING"
 ENV_PIDS = "RNN_COURSE_KERNEL_PIDS"  # tasks (processes + threads) per kernel
 DEFAULT_PIDS = 256
+#: CPUs the kernel runs on (batch grading pins each worker's kernels to one core).
+ENV_CPUS = "RNN_COURSE_KERNEL_CPUS"
 #: Wall time of one kernel, i.e. of one notebook (nbgrader starts a kernel per notebook).
 ENV_SECONDS = "RNN_COURSE_KERNEL_SECONDS"
 DEFAULT_SECONDS = 1200
@@ -644,6 +646,14 @@ def _watch_pid(limits: Limits, kernel: int, started: float, poll: float = 0.5) -
         time.sleep(poll)
 
 
+def _pin(spec: str) -> None:
+    """Run the kernel (all its threads and processes) on the CPUs ``spec`` lists ("0", "0,2")."""
+    try:
+        os.sched_setaffinity(0, {int(c) for c in spec.split(",") if c.strip()})
+    except (OSError, ValueError, AttributeError) as exc:
+        sys.stderr.write(f"rnn-course sandbox: WARNING: {ENV_CPUS}={spec!r} not applied ({exc})\n")
+
+
 def run(connection_file: str, kernel_args: tuple[str, ...] = ()) -> None:
     """Kernel-spec entry point: replace this process by the sandboxed kernel."""
     try:
@@ -652,6 +662,8 @@ def run(connection_file: str, kernel_args: tuple[str, ...] = ()) -> None:
         sys.stderr.write(f"\n*** rnn-course sandbox: kernel NOT started ***\n{exc}\n\n")
         sys.stderr.flush()
         sys.exit(3)
+    if os.environ.get(ENV_CPUS):
+        _pin(os.environ[ENV_CPUS])
     try:
         missing = _apply_limits(pids_limit(), memory_limit(), notebook_seconds())
     except OSError as exc:
