@@ -34,10 +34,13 @@ RELEASE = ROOT / "release" / "rnn_architecture"
 B = runpy.run_path(str(BUILD))  # the build module's namespace (numpy only)
 ARTIFACTS = B["ARTIFACTS"]
 HISTORY_KEYS = B["HISTORY_KEYS"]
+NOTEBOOK = SRC / "vanishing_gradients.ipynb"
 
 # Flatness band for the shipped pretraining curves.  Measured on the shipped
 # build: see data/README.md (val_accuracy and accuracy both stay well inside).
 FLAT_LOW, FLAT_HIGH = 0.35, 0.65
+# The gated remedy must really learn the task it is shown beside.
+LEARNED = 0.9
 
 
 def sha256(path: Path) -> str:
@@ -83,6 +86,11 @@ def assert_consistent(manifest_path: Path) -> dict:
     for key in HISTORY_KEYS:
         assert len(history[key]) == m["sizes"]["epochs"]
         assert history[key][-1] == m["pretraining"]["final"][key]
+    gated = json.loads(B["from_rel"](m["artifacts"]["gated_history.json"]["path"]).read_text())
+    assert list(gated) == list(HISTORY_KEYS)
+    for key in HISTORY_KEYS:
+        assert len(gated[key]) == m["sizes"]["gated_epochs"] == m["gated"]["epochs"]
+        assert gated[key][-1] == m["gated"]["final"][key]
     return m
 
 
@@ -122,6 +130,32 @@ def assert_loads_exactly(path: Path, units: int) -> None:
         for g, s in zip(got, stored):
             assert g.shape == s.shape and g.dtype == s.dtype, how
             assert np.array_equal(g, s), f"{how}: loaded weights differ from the file"
+
+
+def gated_model(units: int):
+    """The notebook's GRU remedy, built as its read-only cell builds it."""
+    import keras
+
+    return keras.Sequential([keras.Input(shape=(None, 1)), keras.layers.GRU(units),
+                             keras.layers.Dense(1, activation="sigmoid")], name="gated")
+
+
+def assert_gated_loads_exactly(path: Path, units: int):
+    import keras
+
+    stored = h5_weights(path)
+    assert len(stored) == 5  # GRU kernel, recurrent_kernel, bias, dense kernel, dense bias
+    model = gated_model(units)
+    model.load_weights(str(path))  # plain '.h5' name: Keras 3's legacy loader
+    got = model.get_weights()
+    assert [g.shape for g in got] == [s.shape for s in stored]
+    for g, s in zip(got, stored):
+        assert g.dtype == s.dtype and np.array_equal(g, s), "loaded weights differ from the file"
+    wrong = keras.Sequential([keras.Input(shape=(None, 1)), keras.layers.GRU(units + 1),
+                              keras.layers.Dense(1, activation="sigmoid")])
+    with pytest.raises(ValueError):
+        wrong.load_weights(str(path))
+    return model
 
 
 def assert_wrong_units_fail(path: Path, units: int) -> None:
@@ -200,6 +234,47 @@ def test_shipped_history_is_flat():
         lo, hi = min(h[key]), max(h[key])
         assert FLAT_LOW <= lo and hi <= FLAT_HIGH, f"{key} not flat: {lo:.3f}..{hi:.3f}"
     assert m["pretraining"]["epochs"] == 100 and m["pretraining"]["units"] == 600
+
+
+def test_shipped_gated_history_learns():
+    """The remedy beside the flat curve really learned the shipped task."""
+    m = manifest()
+    h = json.loads((SRC / "gated_history.json").read_text())
+    assert list(h) == list(HISTORY_KEYS)
+    for key in HISTORY_KEYS:
+        assert len(h[key]) == m["gated"]["epochs"] == m["sizes"]["gated_epochs"], key
+        assert all(isinstance(v, float) and np.isfinite(v) for v in h[key]), key
+    assert h["val_accuracy"][0] < 0.65  # it starts at chance, like the SimpleRNN
+    assert h["val_accuracy"][-1] >= LEARNED and h["accuracy"][-1] >= LEARNED
+    assert max(h["val_accuracy"]) >= 0.99
+    first = m["gated"]["first_epoch_val_accuracy_at_least_0.9"]
+    assert first is not None and h["val_accuracy"][first - 1] >= LEARNED
+    assert all(v < LEARNED for v in h["val_accuracy"][: first - 1])
+    # the contrast the notebook draws: the SimpleRNN's validation curve never leaves chance
+    flat = json.loads((SRC / "pretrain_history.json").read_text())
+    assert max(flat["val_accuracy"]) <= FLAT_HIGH < LEARNED
+    # and the early steps matter to the GRU, not to the SimpleRNN
+    assert m["gated"]["first_steps_effect"]["after_training"] > 0.5
+    assert m["pretraining"]["first_steps_effect"]["after_training"] < 1e-3
+    rnn, gru = m["pretraining"]["input_sensitivity"], m["gated"]["input_sensitivity"]
+    assert gru["max_over_first_3_steps"] > 1e3 * rnn["max_over_first_3_steps"]
+
+
+def test_notebook_rebuilds_the_shipped_gated_model():
+    """The read-only remedy cell builds the model the build trained, and lists its files."""
+    nb = json.loads(NOTEBOOK.read_text())
+    cells = {c["metadata"].get("nbgrader", {}).get("grade_id"): "".join(c["source"])
+             for c in nb["cells"]}
+    code = cells["remedy_plot"]
+    assert f"keras.layers.GRU({B['FULL']['gated_units']})" in code
+    for name in ("gated_weights.h5", "gated_history.json", "pretrain_history.json"):
+        assert name in code
+
+
+def test_readme_lists_every_shipped_file():
+    text = README.read_text()
+    for name in ARTIFACTS:
+        assert f"`{name}`" in text, name
 
 
 def test_release_copies_equal_source():
@@ -341,7 +416,7 @@ def tiny_pair(tmp_path_factory):
         capture_output=True, text=True, cwd=base, env=env, timeout=600,
     )
     assert r.returncode == 0, r.stderr[-3000:]
-    assert "built 4 files" in r.stdout
+    assert f"built {len(ARTIFACTS)} files" in r.stdout
     assert run_build(*tiny_args(b)) == 0
     return a, b
 
@@ -375,7 +450,8 @@ def test_tiny_builds_are_identical(tiny_pair):
     for name in ("exploding_data.npz", "vanishing_data.npz"):
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
     # Pretraining is bit-reproducible on one machine (op determinism on CPU).
-    for name in ("model_weights.h5", "pretrain_history.json"):
+    for name in ("model_weights.h5", "pretrain_history.json", "gated_weights.h5",
+                 "gated_history.json"):
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
 
 
@@ -383,6 +459,10 @@ def test_tiny_weights_load_in_legacy_layout(tiny_pair):
     path = tiny_pair[0] / "model_weights.h5"
     assert_loads_exactly(path, B["TINY"]["units"])
     assert_wrong_units_fail(path, B["TINY"]["units"] + 1)
+
+
+def test_tiny_gated_weights_load_in_legacy_layout(tiny_pair):
+    assert_gated_loads_exactly(tiny_pair[0] / "gated_weights.h5", B["TINY"]["gated_units"])
 
 
 def test_tiny_imdb_path_on_a_fake_imdb_file(tmp_path):
@@ -453,6 +533,14 @@ def test_shipped_weights_load_into_the_chapters_model():
     path = SRC / "model_weights.h5"
     assert_loads_exactly(path, 600)
     assert_wrong_units_fail(path, 300)
+
+
+def test_shipped_gated_weights_load_and_solve_the_task():
+    model = assert_gated_loads_exactly(SRC / "gated_weights.h5", manifest()["gated"]["units"])
+    d = load_npz(SRC / "vanishing_data.npz")
+    n_val = int(round(len(d["y"]) * manifest()["sizes"]["validation_fraction"]))
+    p = model.predict(d["X"][-n_val:], batch_size=320, verbose=0)[:, 0]
+    assert np.mean((p >= 0.5) == (d["y"][-n_val:] == 1)) >= LEARNED
 
 
 # --------------------------------------------------------------------------

@@ -31,6 +31,6 @@ def test_release_is_fresh_against_source(released_course):
 def test_release_has_everything_a_student_needs():
     """Can a student run the release alone: every file the setup cells open is there?"""
     for name in ("exploding_data.npz", "vanishing_data.npz", "model_weights.h5",
-                 "pretrain_history.json"):
+                 "pretrain_history.json", "gated_weights.h5", "gated_history.json"):
         assert (RELEASE / name).stat().st_size > 0, name
         assert (SOURCE / name).exists(), name
