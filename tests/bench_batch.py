@@ -244,6 +244,9 @@ def main(argv=None) -> int:
                     help="no plain nbgrader autograde (no speed-up, no score comparison)")
     ap.add_argument("--skip-exec", action="store_true",
                     help="no execution baseline (no overhead figure)")
+    ap.add_argument("--no-pin", action="store_true",
+                    help="batch grading with c.BatchGrading.pin_cpus = False (kernels float "
+                         "over all cores)")
     ap.add_argument("--exec-pinned", action="store_true",
                     help="also run the execution baseline with each kernel pinned to one core "
                          "(does pinning alone make a single kernel faster?)")
@@ -271,6 +274,9 @@ def main(argv=None) -> int:
         batch_course = make_course(work / "batch", students, work / "batch-setup.log")
         stock_course = None if args.skip_stock else make_course(
             work / "stock", students, work / "stock-setup.log")
+        if args.no_pin:
+            with open(batch_course / "nbgrader_config.py", "a") as f:
+                f.write("\nc.BatchGrading.pin_cpus = False\n")
         release = batch_course / "release" / ASSIGNMENT
         threads = BatchGrading(config=cdir.load_config(batch_course)).threads_per_kernel
         say(f"setup: course folders made in {time.perf_counter() - start:.1f} s (not timed)")
