@@ -458,54 +458,8 @@ def first_steps_effect(model, X, k: int, high: float) -> float:
 
 def pretrain(X, y, n_val: int, cfg: dict, log=print, probe=None):
     """Train the chapter's model; probe = (k, high) for first_steps_effect."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import keras
-    import tensorflow as tf
-
-    keras.backend.clear_session()  # fresh layer names -> stable weights file
-    keras.utils.set_random_seed(TRAIN_SEED)
-    try:
-        tf.config.experimental.enable_op_determinism()
-        determinism = True
-    except Exception as exc:  # pragma: no cover
-        log(f"note: op determinism unavailable ({exc})")
-        determinism = False
-
-    model = build_chapter_model(cfg["units"])
-    model.compile(loss="binary_crossentropy", optimizer="sgd", metrics=["accuracy"])
-    X_train, y_train = X[:-n_val], y[:-n_val]
-    X_val, y_val = X[-n_val:], y[-n_val:]
-
-    class EpochLog(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.t = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            logs = logs or {}
-            log(
-                f"  epoch {epoch + 1:3d}/{cfg['epochs']} "
-                f"({time.perf_counter() - self.t:5.1f} s): "
-                + " ".join(f"{k}={logs[k]:.4f}" for k in HISTORY_KEYS if k in logs)
-            )
-
-    effect = {}
-    if probe is not None:
-        effect["at_initialisation"] = first_steps_effect(model, X_val, *probe)
-    t0 = time.perf_counter()
-    hist = model.fit(
-        X_train,
-        y_train,
-        validation_data=(X_val, y_val),
-        epochs=cfg["epochs"],
-        batch_size=cfg["batch_size"],
-        verbose=0,
-        callbacks=[EpochLog()],
-    )
-    seconds = time.perf_counter() - t0
-    if probe is not None:
-        effect["after_training"] = first_steps_effect(model, X_val, *probe)
-    history = {k: [float(v) for v in hist.history[k]] for k in HISTORY_KEYS}
-    return model, history, seconds, determinism, effect
+    return _train(lambda: build_chapter_model(cfg["units"]), lambda keras: "sgd", X, y, n_val,
+                  cfg["epochs"], cfg["batch_size"], "", log, probe)
 
 
 def build_gated_model(units: int):
@@ -523,6 +477,16 @@ def build_gated_model(units: int):
 
 def pretrain_gated(X, y, n_val: int, cfg: dict, log=print, probe=None):
     """Train the gated model on the same rows; returns like pretrain()."""
+    return _train(lambda: build_gated_model(cfg["gated_units"]),
+                  lambda keras: keras.optimizers.Adam(learning_rate=cfg["gated_learning_rate"]),
+                  X, y, n_val, cfg["gated_epochs"], cfg["gated_batch_size"], "gated ", log,
+                  probe)
+
+
+def _train(build, optimizer, X, y, n_val: int, epochs: int, batch_size: int, label: str,
+           log=print, probe=None):
+    """Seed, build, compile (``optimizer(keras)``), fit on all rows but the last ``n_val``
+    (the validation rows); returns (model, history, seconds, determinism, effect)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
     import tensorflow as tf
@@ -536,12 +500,8 @@ def pretrain_gated(X, y, n_val: int, cfg: dict, log=print, probe=None):
         log(f"note: op determinism unavailable ({exc})")
         determinism = False
 
-    model = build_gated_model(cfg["gated_units"])
-    model.compile(
-        loss="binary_crossentropy",
-        optimizer=keras.optimizers.Adam(learning_rate=cfg["gated_learning_rate"]),
-        metrics=["accuracy"],
-    )
+    model = build()
+    model.compile(loss="binary_crossentropy", optimizer=optimizer(keras), metrics=["accuracy"])
     X_train, y_train = X[:-n_val], y[:-n_val]
     X_val, y_val = X[-n_val:], y[-n_val:]
 
@@ -552,7 +512,7 @@ def pretrain_gated(X, y, n_val: int, cfg: dict, log=print, probe=None):
         def on_epoch_end(self, epoch, logs=None):
             logs = logs or {}
             log(
-                f"  gated epoch {epoch + 1:3d}/{cfg['gated_epochs']} "
+                f"  {label}epoch {epoch + 1:3d}/{epochs} "
                 f"({time.perf_counter() - self.t:5.1f} s): "
                 + " ".join(f"{k}={logs[k]:.4f}" for k in HISTORY_KEYS if k in logs)
             )
@@ -565,8 +525,8 @@ def pretrain_gated(X, y, n_val: int, cfg: dict, log=print, probe=None):
         X_train,
         y_train,
         validation_data=(X_val, y_val),
-        epochs=cfg["gated_epochs"],
-        batch_size=cfg["gated_batch_size"],
+        epochs=epochs,
+        batch_size=batch_size,
         verbose=0,
         callbacks=[EpochLog()],
     )
