@@ -89,7 +89,8 @@ Security reasoning
   grader's stderr, cut at the output cap (ipykernel's fd capture is off, so that output
   never bypasses the per-cell cap of :mod:`graders.kernel.capture`).  Without a writable
   controller (no root, no delegation) the kernel starts with a warning on stderr.  NOT
-  capped: disk use by many small files.
+  capped: the kernel's share of the CPU (only its wall time is), and the number of files it
+  makes in its tmpfs (bounded only by their size and its memory, which tmpfs pages count in).
 * **Environment:** cleared; only PATH (venv first), HOME, LANG, MPLCONFIGDIR,
   TF_CPP_MIN_LOG_LEVEL=3, PYTHONPATH (graders/) and the short allow-list
   ``ENV_PASSTHROUGH`` are set: no grader secrets, no PYTHONWARNINGS.
