@@ -45,7 +45,8 @@ from .records import Record, Store, write_atomically
 from .require_verdict import FLAGGED
 from .replay import FAILED_SUFFIX, execution_only, replaying
 from . import sandbox
-from .sandbox import STOPPED_PREFIX
+from .sandbox import STDERR_CUT, STOPPED_PREFIX
+from ..kernel.capture import OUTPUT_CUT
 from .settings import BatchGrading, KernelLimits
 
 log = logging.getLogger(__name__)
@@ -198,11 +199,6 @@ def failure_reason(log_text: str) -> str:
     meaning = _MEANINGS.get(name, "grading stopped with an error")
     where = f"{notebook}: " if notebook else ""
     return f"{where}{meaning} ({name}: {message[:200]})" if message else f"{where}{meaning} ({name})"
-
-
-#: Signs, in an executed notebook or the kernel's log, that a kernel met one of its limits.
-OUTPUT_CUT = "[output cut by the autograder"
-STDERR_CUT = "[rnn-course sandbox: the kernel's stdout/stderr cut"
 
 
 def limits_hit(notebooks: dict[str, str], log_text: str, limits) -> list[str]:

@@ -17,10 +17,6 @@ from jupyter_client.provisioning import LocalProvisioner
 
 from .settings import KernelLimits
 
-#: The name the kernel spec asks for (pyproject.toml's entry point).
-PROVISIONER_NAME = "rnn-course-sandbox"
-
-
 class SandboxProvisioner(LocalProvisioner):
     """A local kernel process whose environment carries the configured kernel limits."""
 

@@ -159,6 +159,10 @@ ENV_SECONDS = "RNN_COURSE_KERNEL_SECONDS"
 DEFAULT_SECONDS = 1200
 #: How the watchdog announces a stopped kernel (graders.grading.batch reads it back).
 STOPPED_PREFIX = "rnn-course sandbox: kernel stopped: "
+#: How the watchdog says it cut the kernel's own stdout/stderr (batch lists it as a limit met).
+STDERR_CUT = "[rnn-course sandbox: the kernel's stdout/stderr cut"
+#: The kernel spec's provisioner (graders.grading.kernels.SandboxProvisioner, pyproject.toml).
+PROVISIONER_NAME = KERNEL_NAME
 DEFAULT_MEMORY = "4G"
 #: What one cell may print (graders.kernel.capture cuts the rest inside the kernel), and what
 #: the kernel may write below Python's streams (the watchdog cuts that).
@@ -482,14 +486,14 @@ class Limits:
     def paths(self) -> list[Path]:
         return list(dict.fromkeys(self.groups.values()))
 
-    def reason(self, started: float) -> str | None:
-        """Why the kernel must be stopped now, or None."""
+    def reason(self, started: float, timed: bool = True) -> str | None:
+        """Why the kernel must be stopped now, or None (``timed=False``: the cgroups only)."""
         if "pids" in self.groups and _limit_hits(self.groups["pids"]):
             return f"more than {self.processes} processes and threads (a fork bomb?)"
         if "memory" in self.groups and _oom_kills(self.groups["memory"]):
             return (f"the {_human(self.memory)} memory limit (all its processes together; "
                     f"the system killed one of them)")
-        if self.seconds and time.monotonic() - started > self.seconds:
+        if timed and self.seconds and time.monotonic() - started > self.seconds:
             return f"the notebook ran longer than {self.seconds:g} s (its time limit)"
         return None
 
@@ -498,9 +502,16 @@ def _watch(limits: Limits, kernel: int, started: float, poll: float = 0.1) -> No
     """The watchdog's loop (outside the sandbox, outside the groups): when a limit is hit
     (a fork failed because the group is full, the memory limit killed a process, the
     notebook's time is up), kill every task of the kernel and say why on its stderr; when
-    the kernel is gone, remove its groups."""
-    watched = limits.paths()[0]
-    while not _tasks(watched) and _alive(kernel):  # the kernel joins right after the fork
+    the kernel is gone, remove its groups. Without groups it watches the kernel's own pid
+    (pid 1 of its namespace: everything there dies with it) for the wall time."""
+    paths = limits.paths()
+
+    def tasks() -> list[int]:
+        if paths:
+            return _tasks(paths[0])
+        return [kernel] if _alive(kernel) else []
+
+    while paths and not tasks() and _alive(kernel):  # the kernel joins right after the fork
         time.sleep(0.01)
     said = False
 
@@ -510,25 +521,29 @@ def _watch(limits: Limits, kernel: int, started: float, poll: float = 0.1) -> No
             os.write(2, f"\n{STOPPED_PREFIX}{reason}\n".encode())
             said = True
 
-    while tasks := _tasks(watched):
+    while running := tasks():
         reason = limits.reason(started)
         if reason:
             say(reason)
-            for pid in tasks:
+            for pid in running:
                 try:
                     os.kill(pid, 9)
                 except ProcessLookupError:
                     pass
         time.sleep(poll)
-    if not limits.seconds or time.monotonic() - started <= limits.seconds:
-        say(limits.reason(started))  # the memory limit may have killed the kernel itself
-    for group in limits.paths():
+    say(limits.reason(started, timed=False))  # the memory limit may have killed the kernel
+    for group in paths:
         for _ in range(50):
             try:
                 group.rmdir()
                 break
             except OSError:
                 time.sleep(0.1)
+
+
+#: What a kernel may do when a controller cannot be used here.
+_UNCAPPED = {"pids": "processes are not capped: a fork bomb runs until the notebook's time limit",
+             "memory": "memory is capped per process only, not for all of them together"}
 
 
 def _make_groups(processes: int, memory: int) -> tuple[dict, list[str]]:
@@ -542,7 +557,7 @@ def _make_groups(processes: int, memory: int) -> tuple[dict, list[str]]:
             continue
         root = _controller_root(controller)
         if root is None:
-            missing.append(f"{controller}: no cgroup controller on this machine")
+            missing.append(f"{_UNCAPPED[controller]} (no {controller} cgroup controller)")
             continue
         # cgroup v2: every controller's root is the same, and so is the kernel's group
         group = _own_group(root, controller) / "rnn-course" / name
@@ -553,7 +568,7 @@ def _make_groups(processes: int, memory: int) -> tuple[dict, list[str]]:
                 raise OSError(f"{controller} controller not enabled for {group.parent}")
             target.write_text(str(cap))
         except OSError as exc:
-            missing.append(f"{controller}: {exc}")
+            missing.append(f"{_UNCAPPED[controller]} ({controller} cgroup: {exc})")
             if group not in groups.values():
                 try:
                     group.rmdir()
@@ -593,10 +608,7 @@ def _apply_limits(processes: int, memory: int, seconds: float) -> list[str]:
                 forward = threading.Thread(target=_forward_capped,
                                            args=(read_end, output_cap()), daemon=True)
                 forward.start()
-                if groups:
-                    _watch(limits, me, started)
-                else:
-                    _watch_pid(limits, me, started)
+                _watch(limits, me, started)
                 forward.join(timeout=5)
             os._exit(0)
         except BaseException:
@@ -627,24 +639,8 @@ def _forward_capped(fd: int, cap: int) -> None:
             passed += len(chunk)
             data = data[len(chunk):]
         if data and not cut:
-            os.write(2, f"\n[rnn-course sandbox: the kernel's stdout/stderr cut after "
-                        f"{_human(cap)}]\n".encode())
+            os.write(2, f"\n{STDERR_CUT} after {_human(cap)}]\n".encode())
             cut = True
-
-
-def _watch_pid(limits: Limits, kernel: int, started: float, poll: float = 0.5) -> None:
-    """Without cgroups: stop the kernel (pid 1 of its namespace: everything dies with it)
-    when the notebook's time is up."""
-    while _alive(kernel):
-        reason = limits.reason(started)
-        if reason:
-            os.write(2, f"\n{STOPPED_PREFIX}{reason}\n".encode())
-            try:
-                os.kill(kernel, 9)
-            except ProcessLookupError:
-                pass
-            return
-        time.sleep(poll)
 
 
 def _pin(spec: str) -> None:
@@ -670,9 +666,7 @@ def run(connection_file: str, kernel_args: tuple[str, ...] = ()) -> None:
     except OSError as exc:
         missing = [str(exc)]
     if missing:
-        sys.stderr.write(f"rnn-course sandbox: WARNING: not enforced here: {'; '.join(missing)} "
-                         f"(a fork bomb runs until the cell timeout; the memory limit holds per "
-                         f"process only).\n")
+        sys.stderr.write(f"rnn-course sandbox: WARNING: {'; '.join(missing)}.\n")
         sys.stderr.flush()
     os.execv(argv[0], argv)
 
@@ -693,7 +687,7 @@ def install_kernelspec(prefix: str = sys.prefix) -> Path:
         "env": {"TF_CPP_MIN_LOG_LEVEL": "3"},
         # graders.grading.kernels.SandboxProvisioner: passes the course's c.KernelLimits
         "metadata": {"debugger": False,
-                     "kernel_provisioner": {"provisioner_name": "rnn-course-sandbox"}},
+                     "kernel_provisioner": {"provisioner_name": PROVISIONER_NAME}},
     }
     (kdir / "kernel.json").write_text(json.dumps(spec, indent=1) + "\n")
     return kdir / "kernel.json"

@@ -69,6 +69,8 @@ class KernelRecord:
 RECORD: KernelRecord | None = None
 
 ENV_OUTPUT = "RNN_COURSE_KERNEL_OUTPUT"
+#: How a cut output begins (graders.grading.batch looks for it to list the limits met).
+OUTPUT_CUT = "[output cut by the autograder"
 DEFAULT_OUTPUT = 1 << 20
 MAX_DISPLAYS = 200
 
@@ -99,7 +101,7 @@ class CappedStream:
         if self.used >= self._limit:
             if not self.cut:
                 self.cut = True
-                self._stream.write(f"\n[output cut by the autograder: more than "
+                self._stream.write(f"\n{OUTPUT_CUT}: more than "
                                    f"{self._limit} characters in this cell]\n")
             return len(text)
         room = self._limit - self.used
@@ -162,7 +164,7 @@ def load_ipython_extension(shell) -> None:
             return publish(data, *args, **kwargs)
         if not shown["cut"]:
             shown["cut"] = True
-            return publish({"text/plain": f"[output cut by the autograder: more than "
+            return publish({"text/plain": f"{OUTPUT_CUT}: more than "
                                           f"{MAX_DISPLAYS} displays in this cell]"})
         return None
 
