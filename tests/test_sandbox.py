@@ -211,6 +211,16 @@ def test_tensorflow_fits_inside_sandbox(tmp_path, use_kernel_env):
     assert pid == "1" and int(limit) == sandbox.memory_limit()
 
 
+def test_grading_kernel_runs_tf_data_without_autotuning(tmp_path, use_kernel_env):
+    """The default extensions include graders.kernel.tfdata (tests/test_kernel_tfdata.py)."""
+    assert "graders.kernel.tfdata" in sandbox.extensions()
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import tensorflow as tf\n"
+        "ds = tf.data.Dataset.range(3).prefetch(tf.data.AUTOTUNE)\n"
+        "print(ds.options().autotune.enabled, [int(x) for x in ds.as_numpy_iterator()])")])
+    assert outputs_text(run_notebook(nb, tmp_path).cells[0]).strip() == "False [0, 1, 2]"
+
+
 # --------------------------------------------------------------------------- 1.
 STUDENTS = {"alice": "correct.py", "bob": "wrong.py", "mallory": "hostile.py"}
 EXPECTED = {"alice": 2.0, "bob": 0.0, "mallory": 2.0}

@@ -483,7 +483,10 @@ def dask_client(*, workers: int, scheduler: str, allowed_failures: int):
                           # the course bundle (data files, a few MB) travels in the graph once
                           "distributed.admin.large-graph-warning-threshold": "256MB",
                           "distributed.worker.daemon": False,
-                          "distributed.admin.system-monitor.gil.enabled": False}):
+                          "distributed.admin.system-monitor.gil.enabled": False,
+                          # its statistical profiler samples every task thread every 10 ms for
+                          # a dashboard this cluster does not have; a task here waits on kernels
+                          "distributed.worker.profile.enabled": False}):
         if scheduler:
             with Client(scheduler, timeout="30s") as client:
                 yield client

@@ -23,6 +23,7 @@ which ``exec``s (see :func:`kernel_command` for the full argv)::
         --ro-bind <connection file> <same> --remount-ro / --chdir <notebook folder>
         -- python -c "<ipykernel_launcher without cwd on sys.path>" -f <connection file>
            --InteractiveShellApp.reraise_ipython_extension_failures=True --ext=graders.kernel.capture
+           --ext=graders.kernel.tfdata
 
 Security reasoning
 ------------------
@@ -119,9 +120,11 @@ Not protected:
   kernel's sockets (messages are HMAC-signed, not encrypted).  nbgrader grades
   one notebook at a time, and a kernel's processes die with it.
 
-Extensions: ipykernel loads ``graders.kernel.capture`` at start (env
-``RNN_COURSE_KERNEL_EXTENSIONS``, comma separated, empty = none) and the kernel
-fails to start if an extension cannot be loaded.
+Extensions: ipykernel loads ``graders.kernel.capture`` (figures, errors, the per-cell output
+cap) and ``graders.kernel.tfdata`` (tf.data without autotuning: the same numbers without
+autotuning's idle waits, which cost a kernel pinned to one core a third of its time) at start
+(env ``RNN_COURSE_KERNEL_EXTENSIONS``, comma separated, empty = none) and the kernel fails to
+start if an extension cannot be loaded.
 
 CLI: ``python -m graders.grading.sandbox install | selftest | run -f CONNECTION_FILE``.
 Only the standard library is imported at module level (the ``run`` path must be
@@ -168,7 +171,7 @@ DEFAULT_MEMORY = "4G"
 #: the kernel may write below Python's streams (the watchdog cuts that).
 ENV_OUTPUT = "RNN_COURSE_KERNEL_OUTPUT"
 DEFAULT_OUTPUT = "1M"
-DEFAULT_EXTENSIONS = "graders.kernel.capture"
+DEFAULT_EXTENSIONS = "graders.kernel.capture,graders.kernel.tfdata"
 FILE_SIZE_LIMIT = "1G"  # RLIMIT_FSIZE: largest file the kernel may write
 TMPFS_SIZE = 1 << 30  # /tmp (and HOME) inside the sandbox
 ENV_SCRATCH = "RNN_COURSE_KERNEL_SCRATCH"  # size of the kernel's writable cwd, e.g. "1G"
