@@ -1,6 +1,6 @@
 """Benchmark: grading a class on Dask (rnn-course grade) against one plain `nbgrader autograde`.
 
-    .venv/bin/python tests/bench_batch.py [--students N] [--workers W] [--keep DIR]
+    .venv/bin/python tests/bench_batch.py [--students N] [--workers W] [--rounds R] [--keep DIR]
                                            [--skip-stock] [--skip-exec] [--no-warmup]
 
 One run, one class of N submissions (students s01..sNN cycling over the shipped samples
@@ -22,6 +22,11 @@ T_exec and the overhead of batch grading over plain execution in core-seconds,
 (T_batch * C - T_exec) / T_exec with C = min(W, cores) (goal <= 10 %), also per submission:
 what the machine spent beyond executing the notebooks once, serially.
 
+With ``--rounds R`` it measures R rounds, each in fresh course folders with its phases in
+turn in opposite orders, prints each round and judges the goals on the medians of the rounds'
+own ratios: on the 2-core VM the same phase takes 8-15 % more or less from one run to the
+next, as much as the gap to a goal, so one round decides nothing close (``--rounds 3``).
+
 Creating the course folders (nbgrader generate_assignment) is not timed. Unless --no-warmup, the
 empty sample's notebooks are run once, untimed, first, so that no phase pays for a cold disk
 cache. Every log goes to the work folder (a temporary one, or --keep DIR). Exits 1 when the
@@ -42,6 +47,7 @@ import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
+from statistics import median  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -228,6 +234,77 @@ def cell_differences(student: str, stock: dict, batch: dict) -> list[str]:
             for cell in sorted(set(s) | set(b)) if s.get(cell) != b.get(cell)]
 
 
+def measure(work: Path, students: dict[str, str], args, reverse: bool, warm: bool) -> dict:
+    """One round in fresh course folders below ``work``: stock, batch and exec (in that order,
+    or the reverse), each phase's time and what it graded."""
+    from graders.grading import coursedir as cdir
+    from graders.grading.gradebook import read_scores
+
+    start = time.perf_counter()
+    batch_course = make_course(work / "batch", students, work / "batch-setup.log")
+    stock_course = None if args.skip_stock else make_course(
+        work / "stock", students, work / "stock-setup.log")
+    if args.no_pin:
+        with open(batch_course / "nbgrader_config.py", "a") as f:
+            f.write("\nc.BatchGrading.pin_cpus = False\n")
+    release = batch_course / "release" / ASSIGNMENT
+    threads = BatchGrading(config=cdir.load_config(batch_course)).threads_per_kernel
+    say(f"setup: course folders made in {time.perf_counter() - start:.1f} s (not timed)")
+    if warm:
+        say("warm-up: running the empty sample once ...", end=" ")
+        say(f"{warm_up(release, work / 'warmup.log'):.1f} s (not counted)")
+
+    m = {"t_stock": None, "stock_scores": None, "t_exec": None, "t_pinned": None,
+         "exec_problems": []}
+
+    def stock():
+        say(f"stock: one serial nbgrader autograde of {args.students} submissions ...", end=" ")
+        m["t_stock"], code = run_stock(stock_course, work / "stock-autograde.log")
+        say(f"{m['t_stock']:.1f} s (exit code {code}; log {work / 'stock-autograde.log'})")
+        m["stock_scores"] = read_scores(db_url(stock_course), ASSIGNMENT)
+
+    def batch():
+        say(f"batch: rnn-course grade on {args.workers} Dask workers ...", end=" ")
+        m["t_batch"], m["run"] = run_batch(batch_course, args.workers, work / "batch-output.log")
+        run = m["run"]
+        say(f"{m['t_batch']:.1f} s ({len(run.graded)} graded, {len(run.errors)} errors; "
+            f"run.seconds {run.seconds:.1f}; logs {batch_course / 'grading' / ASSIGNMENT})")
+        m["batch_scores"] = read_scores(db_url(batch_course), ASSIGNMENT)
+
+    def execute():
+        say(f"exec: every notebook once, serially, sandboxed kernel "
+            f"({threads or 'default'} thread(s) per kernel) ...", end=" ")
+        m["t_exec"], count, m["exec_problems"] = run_exec(students, batch_course, release,
+                                                          threads, work / "exec.log")
+        say(f"{m['t_exec']:.1f} s ({count} notebooks; log {work / 'exec.log'})")
+        if args.exec_pinned:
+            say("exec, each kernel pinned to one core as a batch worker's ...", end=" ")
+            m["t_pinned"], _, _ = run_exec(students, batch_course, release, threads,
+                                           work / "exec-pinned.log", pinned=True)
+            say(f"{m['t_pinned']:.1f} s (log {work / 'exec-pinned.log'})")
+
+    phases = [(name, phase) for name, phase, skip in (("stock", stock, args.skip_stock),
+                                                      ("batch", batch, False),
+                                                      ("exec", execute, args.skip_exec))
+              if not skip]
+    for _, phase in reversed(phases) if reverse else phases:
+        phase()
+    m["order"] = ", ".join(name for name, _ in (reversed(phases) if reverse else phases))
+    return m
+
+
+def _s(x) -> str:
+    return "-" if x is None else f"{x:.1f}"
+
+
+def _x(x) -> str:
+    return "-" if x is None else f"{x:.2f}"
+
+
+def _pct(x) -> str:
+    return "-" if x is None else f"{x * 100:.1f} %"
+
+
 # ----------------------------------------------------------------------------- main
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
@@ -250,16 +327,20 @@ def main(argv=None) -> int:
     ap.add_argument("--exec-pinned", action="store_true",
                     help="also run the execution baseline with each kernel pinned to one core "
                          "(does pinning alone make a single kernel faster?)")
+    ap.add_argument("--rounds", type=int, default=1, metavar="R",
+                    help="measure R times, each round in fresh course folders, its phases in "
+                         "turn in opposite orders (stock, batch, exec; then exec, batch, "
+                         "stock; ...), and judge the goals on the medians of the rounds' own "
+                         "ratios: this machine's speed drifts by 10 %% from one phase to the "
+                         "next (default 1)")
     ap.add_argument("--no-warmup", action="store_true",
                     help="do not run the empty sample once before measuring")
     args = ap.parse_args(argv)
-    if args.students < 1 or args.workers < 1:
-        ap.error("--students and --workers must be at least 1")
+    if args.students < 1 or args.workers < 1 or args.rounds < 1:
+        ap.error("--students, --workers and --rounds must be at least 1")
 
-    from graders.grading import coursedir as cdir
     from graders.grading import sandbox
     from graders.grading.batch import package_version
-    from graders.grading.gradebook import read_scores
 
     students = class_of(args.students)
     cores = os.cpu_count() or 1
@@ -270,90 +351,82 @@ def main(argv=None) -> int:
     with work_folder(args.keep) as tmp:
         work = Path(tmp)
         say(f"work folder: {work}{'' if args.keep else ' (removed at the end)'}")
-        start = time.perf_counter()
-        batch_course = make_course(work / "batch", students, work / "batch-setup.log")
-        stock_course = None if args.skip_stock else make_course(
-            work / "stock", students, work / "stock-setup.log")
-        if args.no_pin:
-            with open(batch_course / "nbgrader_config.py", "a") as f:
-                f.write("\nc.BatchGrading.pin_cpus = False\n")
-        release = batch_course / "release" / ASSIGNMENT
-        threads = BatchGrading(config=cdir.load_config(batch_course)).threads_per_kernel
-        say(f"setup: course folders made in {time.perf_counter() - start:.1f} s (not timed)")
-
-        if not args.no_warmup:
-            say("warm-up: running the empty sample once ...", end=" ")
-            say(f"{warm_up(release, work / 'warmup.log'):.1f} s (not counted)")
-
-        t_stock = stock_scores = None
-        if stock_course is not None:
-            say(f"stock: one serial nbgrader autograde of {args.students} submissions ...",
-                end=" ")
-            t_stock, code = run_stock(stock_course, work / "stock-autograde.log")
-            say(f"{t_stock:.1f} s (exit code {code}; log {work / 'stock-autograde.log'})")
-            stock_scores = read_scores(db_url(stock_course), ASSIGNMENT)
-
-        say(f"batch: rnn-course grade on {args.workers} Dask workers ...", end=" ")
-        t_batch, run = run_batch(batch_course, args.workers, work / "batch-output.log")
-        say(f"{t_batch:.1f} s ({len(run.graded)} graded, {len(run.errors)} errors; "
-            f"run.seconds {run.seconds:.1f}; logs {batch_course / 'grading' / ASSIGNMENT})")
-        batch_scores = read_scores(db_url(batch_course), ASSIGNMENT)
-
-        t_exec = None
-        exec_problems: list[str] = []
-        if not args.skip_exec:
-            say(f"exec: every notebook once, serially, sandboxed kernel "
-                f"({threads or 'default'} thread(s) per kernel) ...", end=" ")
-            t_exec, count, exec_problems = run_exec(students, batch_course, release, threads,
-                                                    work / "exec.log")
-            say(f"{t_exec:.1f} s ({count} notebooks; log {work / 'exec.log'})")
-            if args.exec_pinned:
-                say("exec, each kernel pinned to one core as a batch worker's ...", end=" ")
-                t_pinned, _, _ = run_exec(students, batch_course, release, threads,
-                                          work / "exec-pinned.log", pinned=True)
-                say(f"{t_pinned:.1f} s (log {work / 'exec-pinned.log'})")
+        rounds = []
+        for r in range(args.rounds):
+            if args.rounds > 1:
+                say(f"\nround {r + 1} of {args.rounds}")
+            rounds.append(measure(work / f"round-{r + 1}" if args.rounds > 1 else work,
+                                  students, args, reverse=r % 2 == 1,
+                                  warm=r == 0 and not args.no_warmup))
 
         # ------------------------------------------------------------------ results
-        text, differ = compare(students, stock_scores, batch_scores)
+        last = rounds[-1]
+        text, _ = compare(students, last["stock_scores"], last["batch_scores"])
         say("\n" + text)
-        if differ:
-            say("\nscores differ, cell by cell:")
-            for student in differ:
-                say("\n".join(cell_differences(student, stock_scores, batch_scores))
+        differ: list[str] = []
+        for r, m in enumerate(rounds, 1):
+            if m["stock_scores"] is None:
+                continue
+            _, round_differ = compare(students, m["stock_scores"], m["batch_scores"])
+            for student in round_differ:
+                say(f"\nround {r}: scores differ, cell by cell:")
+                say("\n".join(cell_differences(student, m["stock_scores"], m["batch_scores"]))
                     or f"  {student}: totals differ")
-        for student, reason in run.errors.items():
+            differ += [s for s in round_differ if s not in differ]
+        errors = {student: reason for m in rounds for student, reason in m["run"].errors.items()}
+        for student, reason in errors.items():
             say(f"batch could not grade {student}: {reason}")
-        for problem in exec_problems:
+        for problem in (p for m in rounds for p in m["exec_problems"]):
             say(f"exec baseline: {problem}")
 
         n, w = args.students, args.workers
+        c = min(w, cores)
+        for m in rounds:  # the paired figures of each round
+            m["speedup"] = m["t_stock"] / m["t_batch"] if m["t_stock"] else None
+            m["overhead"] = ((m["t_batch"] * c - m["t_exec"]) / m["t_exec"]
+                             if m["t_exec"] else None)
+            m["overhead_pinned"] = ((m["t_batch"] * c - m["t_pinned"]) / m["t_pinned"]
+                                    if m["t_pinned"] else None)
         say("")
+        if len(rounds) > 1:
+            say("round  order                 T_stock  T_batch  T_exec  T_exec pinned  "
+                "speed-up  overhead")
+            for r, m in enumerate(rounds, 1):
+                say(f"{r:<6} {m['order']:<21} {_s(m['t_stock']):>7}  {_s(m['t_batch']):>7}  "
+                    f"{_s(m['t_exec']):>6}  {_s(m['t_pinned']):>13}  "
+                    f"{_x(m['speedup']):>8}  {_pct(m['overhead']):>8}")
+            say(f"(the figures below: medians of the {len(rounds)} rounds; speed-up and "
+                f"overhead are the medians of each round's own ratio)")
+        t_batch = median(m["t_batch"] for m in rounds)
         say(f"machine: {cores} cores; W = {w}; N = {n}; rnn-course {package_version()}")
         say(f"T_batch = {t_batch:.1f} s ({t_batch / n:.1f} s per submission)")
-        if t_stock is not None:
-            speedup = t_stock / t_batch
+        if last["t_stock"] is not None:
+            t_stock = median(m["t_stock"] for m in rounds)
+            speedup = median(m["speedup"] for m in rounds)
             say(f"T_stock = {t_stock:.1f} s ({t_stock / n:.1f} s per submission)")
             say(f"speed-up T_stock / T_batch = {speedup:.2f} (goal >= {TARGET_SPEEDUP}: "
                 f"{'met' if speedup >= TARGET_SPEEDUP else 'NOT met'})")
-        if t_exec is not None:
-            c = min(w, cores)
-            spent = t_batch * c - t_exec
-            overhead = spent / t_exec
+        if last["t_exec"] is not None:
+            t_exec = median(m["t_exec"] for m in rounds)
+            overhead = median(m["overhead"] for m in rounds)
+            spent = median((m["t_batch"] * c - m["t_exec"]) / n for m in rounds)
             say(f"T_exec = {t_exec:.1f} s ({t_exec / n:.1f} s per submission)")
             say(f"overhead (T_batch*C - T_exec) / T_exec with C = {c} = {overhead * 100:.1f} % "
                 f"(goal <= {TARGET_OVERHEAD * 100:.0f} %: "
                 f"{'met' if overhead <= TARGET_OVERHEAD else 'NOT met'}); "
-                f"(T_batch*C - T_exec) / N = {spent / n:.1f} s per submission")
-        if t_exec is not None and args.exec_pinned:
-            spent = t_batch * min(w, cores) - t_pinned
+                f"(T_batch*C - T_exec) / N = {spent:.1f} s per submission")
+        if last["t_pinned"] is not None:
+            t_pinned = median(m["t_pinned"] for m in rounds)
+            overhead_pinned = median(m["overhead_pinned"] for m in rounds)
             say(f"T_exec pinned = {t_pinned:.1f} s: overhead against it "
-                f"{spent / t_pinned * 100:.1f} % (the baseline run as the workers run it)")
-        if stock_scores is not None:
+                f"{overhead_pinned * 100:.1f} % (the baseline run as the workers run it)")
+        if last["stock_scores"] is not None:
             say(f"scores: {'identical, cell by cell' if not differ else 'DIFFER: ' + ', '.join(differ)}"
-                f" ({n - len(differ)}/{n} students equal)")
+                f" ({n - len(differ)}/{n} students equal"
+                f"{', in every round' if len(rounds) > 1 else ''})")
         if args.keep:
             say(f"kept: {work}")
-        return 1 if differ or run.errors else 0
+        return 1 if differ or errors else 0
 
 
 if __name__ == "__main__":
