@@ -287,9 +287,10 @@ def measure(work: Path, students: dict[str, str], args, reverse: bool, warm: boo
                                                       ("batch", batch, False),
                                                       ("exec", execute, args.skip_exec))
               if not skip]
-    for _, phase in reversed(phases) if reverse else phases:
+    phases = phases[::-1] if reverse else phases
+    for _, phase in phases:
         phase()
-    m["order"] = ", ".join(name for name, _ in (reversed(phases) if reverse else phases))
+    m["order"] = ", ".join(name for name, _ in phases)
     return m
 
 
@@ -328,11 +329,10 @@ def main(argv=None) -> int:
                     help="also run the execution baseline with each kernel pinned to one core "
                          "(does pinning alone make a single kernel faster?)")
     ap.add_argument("--rounds", type=int, default=1, metavar="R",
-                    help="measure R times, each round in fresh course folders, its phases in "
-                         "turn in opposite orders (stock, batch, exec; then exec, batch, "
-                         "stock; ...), and judge the goals on the medians of the rounds' own "
-                         "ratios: this machine's speed drifts by 10 %% from one phase to the "
-                         "next (default 1)")
+                    help="measure R rounds, each in fresh course folders, its phases in turn "
+                         "in opposite orders (stock, batch, exec; then exec, batch, stock; "
+                         "...), and judge the goals on the medians of the rounds' own ratios "
+                         "(default 1; see below)")
     ap.add_argument("--no-warmup", action="store_true",
                     help="do not run the empty sample once before measuring")
     args = ap.parse_args(argv)
@@ -361,15 +361,13 @@ def main(argv=None) -> int:
 
         # ------------------------------------------------------------------ results
         last = rounds[-1]
-        text, _ = compare(students, last["stock_scores"], last["batch_scores"])
-        say("\n" + text)
+        compared = [compare(students, m["stock_scores"], m["batch_scores"]) for m in rounds]
+        say("\n" + compared[-1][0])
         differ: list[str] = []
-        for r, m in enumerate(rounds, 1):
-            if m["stock_scores"] is None:
-                continue
-            _, round_differ = compare(students, m["stock_scores"], m["batch_scores"])
-            for student in round_differ:
+        for r, (m, (_, round_differ)) in enumerate(zip(rounds, compared), 1):
+            if round_differ:
                 say(f"\nround {r}: scores differ, cell by cell:")
+            for student in round_differ:
                 say("\n".join(cell_differences(student, m["stock_scores"], m["batch_scores"]))
                     or f"  {student}: totals differ")
             differ += [s for s in round_differ if s not in differ]

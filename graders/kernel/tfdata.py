@@ -34,24 +34,22 @@ def without_autotune(module) -> None:
     """Wrap ``module.DatasetV2.prefetch`` (see the module docstring); idempotent. A TensorFlow
     whose module looks otherwise is left as it is: this hook runs inside the student's
     ``import tensorflow``, which must never fail because of it."""
-    try:
-        module.options_lib.Options  # noqa: B018 (the wrapper needs it)
-        dataset_class = module.DatasetV2
-        original = dataset_class.prefetch
-    except AttributeError:
-        return
-    if getattr(original, MARK, False):
+    import functools
+
+    dataset_class = getattr(module, "DatasetV2", None)
+    options_class = getattr(getattr(module, "options_lib", None), "Options", None)
+    original = getattr(dataset_class, "prefetch", None)
+    if original is None or options_class is None or getattr(original, MARK, False):
         return
 
+    @functools.wraps(original)
     def prefetch(self, buffer_size, name=None):
         try:
-            self = _autotune_off(self, module) if _is_autotune(buffer_size) else self
+            self = _autotune_off(self, options_class) if _is_autotune(buffer_size) else self
         except Exception:  # graph mode, an exotic dataset: leave it as TensorFlow made it
             pass
         return original(self, buffer_size, name=name)
 
-    prefetch.__doc__ = original.__doc__
-    prefetch.__wrapped__ = original
     setattr(prefetch, MARK, True)
     dataset_class.prefetch = prefetch
 
@@ -61,14 +59,14 @@ def _is_autotune(buffer_size) -> bool:
         and buffer_size == AUTOTUNE
 
 
-def _autotune_off(dataset, module):
+def _autotune_off(dataset, options_class):
     from tensorflow.python.eager import context
 
     if not context.executing_eagerly():
         return dataset
     if dataset.options().autotune.enabled is not None:  # its author decided
         return dataset
-    options = module.options_lib.Options()
+    options = options_class()
     options.autotune.enabled = False
     return dataset.with_options(options)
 
