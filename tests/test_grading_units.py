@@ -153,3 +153,50 @@ def test_local_cluster_workers_get_a_core_each_round_robin():
         got = [on(i, True).get(sandbox.ENV_CPUS) for i in range(len(cpus) + 1)]
         assert got == [str(c) for c in cpus] + [str(cpus[0])]
         assert on(0, False) == {}
+
+
+def test_submissions_go_to_the_cluster_one_per_free_worker_thread_longest_first():
+    """Does ``in_window`` keep no more submissions on the cluster than it has worker threads
+    (a worker takes the next one only when it is free), run them in the order given, let a
+    long one hold up only its own worker, and cancel what is left when the caller stops?"""
+    import time
+
+    from graders.grading import batch
+
+    def in_flight(dask_scheduler):  # our tasks the scheduler holds that have not finished
+        return sum(1 for key, ts in dask_scheduler.tasks.items()
+                   if str(key).startswith("window-") and ts.state not in (
+                       "memory", "erred", "released", "forgotten"))
+
+    def task(shared, seconds):
+        from distributed import get_client, get_worker
+
+        started = time.time()
+        busy = get_client().run_on_scheduler(in_flight)
+        time.sleep(seconds)
+        return {"busy": busy, "started": started, "worker": get_worker().address,
+                "shared": shared}
+
+    with batch.dask_client(workers=2, scheduler="", allowed_failures=0) as client:
+        shared = client.submit(lambda: "bundle", pure=False)
+        items = [2.0, 0.4, 0.35, 0.3, 0.25]  # longest first, as grade_class orders them
+        got = [(item, future.result()) for item, future in batch.in_window(
+            client, task, shared, items, key=lambda s: f"window-{s}", poll=0.5)]
+        assert sorted(item for item, _ in got) == sorted(items)
+        results = [r for _, r in got]
+        assert all(r["shared"] == "bundle" for r in results)
+        assert max(r["busy"] for r in results) <= 2  # never more than the 2 threads
+        by_start = [item for item, r in sorted(got, key=lambda g: g[1]["started"])]
+        assert sorted(by_start[:2]) == sorted(items[:2]) and by_start[2:] == items[2:]
+        long = next(r for item, r in got if item == 2.0)
+        assert all(r["worker"] != long["worker"] for item, r in got if item != 2.0), \
+            "a short submission waited behind the long one while the other worker was free"
+
+        stop = batch.in_window(client, task, shared, [0.2, 5.0, 5.0, 5.0],
+                               key=lambda s: f"window-{s}", poll=0.5)
+        next(stop)
+        stop.close()  # the caller stops (Ctrl-C): what is running or queued is cancelled
+        deadline = time.time() + 10
+        while client.run_on_scheduler(in_flight) and time.time() < deadline:
+            time.sleep(0.1)
+        assert client.run_on_scheduler(in_flight) == 0

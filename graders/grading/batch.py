@@ -7,7 +7,8 @@ How a class is graded (:func:`grade_class`)
   ``force``.
 * Each remaining submission travels to a Dask worker **as data** (its files), with the course
   bundle (``nbgrader_config.py``, the assignment's data files and a gradebook holding only the
-  assignment's cells, sent once per worker): no shared filesystem is assumed.
+  assignment's cells, sent once per worker): no shared filesystem is assumed. A worker is
+  handed its next submission when it is free, longest first (:func:`in_window`).
 * The worker (:func:`execute_submission`) runs the course's own ``nbgrader autograde`` in a
   private course folder, up to its ``Execute`` step (the sandboxed kernel, the course's limits),
   and sends back the executed notebooks and the log, as data. Whatever the student's code does,
@@ -558,9 +559,52 @@ def _course_bundle(bundle: CourseBundle) -> CourseBundle:
     return bundle
 
 
-def _run_on_dask(todo, bundle, coordinator, settings, run, notify) -> None:
-    from distributed import as_completed
+def in_window(client, fn, shared, items, *, key, poll: float = 2.0):
+    """Run ``fn(shared, item)`` on the cluster for every item, in the given order, with no
+    more of them on the cluster at a time than it has worker threads; yield ``(item, future)``
+    as each one finishes (Dask's ``wait(..., return_when="FIRST_COMPLETED")``, then the next
+    submission).
 
+    Why not submit them all at once: every task needs ``shared`` (the course bundle), which
+    one worker computed, so Dask places the tasks it is handed early by that data and by
+    its guess of their length (it knows none), and then moves some by work stealing. On 2
+    workers and 8 submissions, one worker got 5 of them and the other 3, ending 30 s
+    later than the other (a sixth of the class's time). A worker takes its next submission
+    only when it is free, so the order chosen here (longest first) is the order run and no
+    worker idles while another holds a queue. The next tasks are submitted before the
+    finished ones are yielded, so the caller's work on a result (saving scores) never keeps a
+    worker waiting, unless another task finishes during it. Workers joining a ``--scheduler``
+    cluster meanwhile are used within ``poll`` seconds; a dying worker's task is handed on by Dask
+    (``allowed-failures``), still in the window.
+    """
+    from distributed import wait
+
+    queue, running = list(items), {}
+
+    def top_up() -> None:
+        threads = max(1, sum(client.nthreads().values()))
+        while queue and len(running) < threads:
+            item = queue.pop(0)
+            running[client.submit(fn, shared, item, pure=False,
+                                  key=f"{key(item)}-{os.urandom(4).hex()}")] = item
+
+    try:
+        top_up()
+        while running:
+            try:
+                done, _ = wait(list(running), timeout=poll, return_when="FIRST_COMPLETED")
+            except TimeoutError:
+                top_up()
+                continue
+            finished = [(running.pop(f), f) for f in list(running) if f in done]
+            top_up()  # before the caller's work on the results: no worker waits for it
+            yield from finished
+    finally:  # Ctrl-C, or the caller stopped: nothing of this run goes on on the cluster
+        if running:
+            client.cancel(list(running))
+
+
+def _run_on_dask(todo, bundle, coordinator, settings, run, notify) -> None:
     with dask_client(workers=settings.resolved_workers(), scheduler=settings.scheduler,
                      allowed_failures=settings.allowed_failures) as client:
         # The bundle is the result of a task, not scattered data: a worker that dies takes
@@ -568,32 +612,23 @@ def _run_on_dask(todo, bundle, coordinator, settings, run, notify) -> None:
         # the scheduler) where it would cancel every submission needing lost scattered data.
         shared = client.submit(_course_bundle, bundle, pure=False,
                                key=f"course-{bundle.assignment}-{os.urandom(4).hex()}")
-        futures = {}
-        for sub in todo:
-            future = client.submit(execute_submission, shared, sub, pure=False,
-                                   key=f"grade-{bundle.assignment}-{sub.student}-"
-                                       f"{os.urandom(4).hex()}")
-            futures[future] = sub.student
-        try:
-            for future in as_completed(futures):
-                student = futures[future]
-                try:
-                    execution = future.result()
-                except Exception as exc:  # KilledWorker, a worker without the package...
-                    reason = f"{type(exc).__name__}: {exc}"
-                    log.error("%s was not graded: %s", student, reason)
-                    run.errors[student] = reason
-                    notify("error", student=student, reason=reason)
-                    continue
-                try:
-                    record = coordinator.merge(execution)
-                except Exception as exc:  # the course side failed: say so, go on
-                    log.exception("%s: saving the scores failed", student)
-                    run.errors[student] = f"saving the scores failed: {type(exc).__name__}: {exc}"
-                    notify("error", student=student, reason=run.errors[student])
-                    continue
-                run.graded.append(record)
-                notify("done", record=record)
-        except KeyboardInterrupt:
-            client.cancel(list(futures))
-            raise
+        for sub, future in in_window(client, execute_submission, shared, todo,
+                                     key=lambda sub: f"grade-{bundle.assignment}-{sub.student}"):
+            student = sub.student
+            try:
+                execution = future.result()
+            except Exception as exc:  # KilledWorker, a worker without the package...
+                reason = f"{type(exc).__name__}: {exc}"
+                log.error("%s was not graded: %s", student, reason)
+                run.errors[student] = reason
+                notify("error", student=student, reason=reason)
+                continue
+            try:
+                record = coordinator.merge(execution)
+            except Exception as exc:  # the course side failed: say so, go on
+                log.exception("%s: saving the scores failed", student)
+                run.errors[student] = f"saving the scores failed: {type(exc).__name__}: {exc}"
+                notify("error", student=student, reason=run.errors[student])
+                continue
+            run.graded.append(record)
+            notify("done", record=record)
