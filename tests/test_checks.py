@@ -154,7 +154,10 @@ def test_build_names_the_wrong_layer(model, words, hint):
 
 
 def test_build_accepts_positional_and_input_shape_styles():
-    layer = SimpleRNN(600, input_shape=(None, 1))
+    # the style of many tutorials, which Keras 3 still builds (and warns about): a student's
+    # model built this way is the model asked for
+    with pytest.warns(UserWarning, match="input_shape"):
+        layer = SimpleRNN(600, input_shape=(None, 1))
     model = Sequential([layer, Dense(1, activation="sigmoid")])
     assert judge("vanishing_build", {"model": model}).passed
     assert judge("vanishing_build", {"net": rnn_model()}).passed  # another name, one model
