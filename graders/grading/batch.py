@@ -573,19 +573,30 @@ def in_window(client, fn, shared, items, *, key, poll: float = 2.0):
     only when it is free, so the order chosen here (longest first) is the order run and no
     worker idles while another holds a queue. The next tasks are submitted before the
     finished ones are yielded, so the caller's work on a result (saving scores) never keeps a
-    worker waiting, unless another task finishes during it. Workers joining a ``--scheduler``
+    worker waiting, unless another task finishes during it. Each new task names a worker with
+    a free thread (``workers=``, loosely: ``allow_other_workers``, so a worker that dies
+    meanwhile does not strand it). Workers joining a ``--scheduler``
     cluster meanwhile are used within ``poll`` seconds; a dying worker's task is handed on by Dask
     (``allowed-failures``), still in the window.
     """
+    from collections import deque
+
     from distributed import wait
 
-    queue, running = list(items), {}
+    queue, running = deque(items), {}
 
     def top_up() -> None:
-        threads = max(1, sum(client.nthreads().values()))
-        while queue and len(running) < threads:
-            item = queue.pop(0)
+        if not queue:
+            return
+        threads, busy = client.nthreads(), client.processing()
+        # a free thread's worker for each new task: left to itself, Dask sometimes queues it
+        # behind a busy worker whose task it expects to end (it knows no durations)
+        free = [w for w, n in threads.items() for _ in range(n - len(busy.get(w, ())))]
+        while queue and len(running) < max(1, sum(threads.values())):
+            item, worker = queue.popleft(), free.pop(0) if free else None
             running[client.submit(fn, shared, item, pure=False,
+                                  workers=[worker] if worker else None,
+                                  allow_other_workers=bool(worker),
                                   key=f"{key(item)}-{os.urandom(4).hex()}")] = item
 
     try:
@@ -593,9 +604,8 @@ def in_window(client, fn, shared, items, *, key, poll: float = 2.0):
         while running:
             try:
                 done, _ = wait(list(running), timeout=poll, return_when="FIRST_COMPLETED")
-            except TimeoutError:
-                top_up()
-                continue
+            except TimeoutError:  # none finished: look for workers that joined meanwhile
+                done = ()
             finished = [(running.pop(f), f) for f in list(running) if f in done]
             top_up()  # before the caller's work on the results: no worker waits for it
             yield from finished
@@ -612,23 +622,32 @@ def _run_on_dask(todo, bundle, coordinator, settings, run, notify) -> None:
         # the scheduler) where it would cancel every submission needing lost scattered data.
         shared = client.submit(_course_bundle, bundle, pure=False,
                                key=f"course-{bundle.assignment}-{os.urandom(4).hex()}")
-        for sub, future in in_window(client, execute_submission, shared, todo,
-                                     key=lambda sub: f"grade-{bundle.assignment}-{sub.student}"):
-            student = sub.student
-            try:
-                execution = future.result()
-            except Exception as exc:  # KilledWorker, a worker without the package...
-                reason = f"{type(exc).__name__}: {exc}"
-                log.error("%s was not graded: %s", student, reason)
-                run.errors[student] = reason
-                notify("error", student=student, reason=reason)
-                continue
-            try:
-                record = coordinator.merge(execution)
-            except Exception as exc:  # the course side failed: say so, go on
-                log.exception("%s: saving the scores failed", student)
-                run.errors[student] = f"saving the scores failed: {type(exc).__name__}: {exc}"
-                notify("error", student=student, reason=run.errors[student])
-                continue
-            run.graded.append(record)
-            notify("done", record=record)
+        # closed explicitly (not when garbage collected): Ctrl-C during a merge cancels the
+        # rest on the cluster before the client goes
+        with contextlib.closing(in_window(
+                client, execute_submission, shared, todo,
+                key=lambda sub: f"grade-{bundle.assignment}-{sub.student}")) as finished:
+            _merge_all(finished, coordinator, run, notify)
+
+
+def _merge_all(finished, coordinator, run, notify) -> None:
+    """Save each executed submission into the course as it comes back, or say why not."""
+    for sub, future in finished:
+        student = sub.student
+        try:
+            execution = future.result()
+        except Exception as exc:  # KilledWorker, a worker without the package...
+            reason = f"{type(exc).__name__}: {exc}"
+            log.error("%s was not graded: %s", student, reason)
+            run.errors[student] = reason
+            notify("error", student=student, reason=reason)
+            continue
+        try:
+            record = coordinator.merge(execution)
+        except Exception as exc:  # the course side failed: say so, go on
+            log.exception("%s: saving the scores failed", student)
+            run.errors[student] = f"saving the scores failed: {type(exc).__name__}: {exc}"
+            notify("error", student=student, reason=run.errors[student])
+            continue
+        run.graded.append(record)
+        notify("done", record=record)
