@@ -1,26 +1,28 @@
-"""Grade the corpus of student submissions (tests/variants.py) through the real nbgrader path.
+"""Grade the corpus of student submissions (tests/variants.py) the way an instructor grades a class.
 
-    python tests/run_corpus.py                 # the whole corpus, one `nbgrader autograde` batch
-    python tests/run_corpus.py --fast          # only the fast subset that `make test` runs
+    python tests/run_corpus.py                 # the whole corpus: one `rnn-course grade` run
     python tests/run_corpus.py --only NAME...  # some entries (names as in tests/variants.py)
     python tests/run_corpus.py --keep DIR      # grade in DIR and keep it (autograded/, gradebook.db)
-    python tests/run_corpus.py --list          # the entries and what each is expected to earn
+    python tests/run_corpus.py --list          # the entries, what each should earn, and why
+    python tests/run_corpus.py --workers N     # Dask workers (default 2, as in CI)
 
-Run it with the course's virtualenv (`.venv/bin/python tests/run_corpus.py`, or with
-`.venv/bin` first on PATH: nbgrader runs `alembic` as a subprocess).
+Run it with the course's virtualenv (`.venv/bin/python tests/run_corpus.py`).
 
 What it does, as an instructor would: copies ``source/`` and ``nbgrader_config.py`` into a
-temporary course folder, runs ``nbgrader generate_assignment``, writes every entry as one
-student (``submitted/<entry>/rnn_architecture/<notebook>.ipynb``, only the notebook the entry
-has), runs ONE ``nbgrader autograde rnn_architecture`` for all of them, then for every
-instruction of every entry reads
+course folder, runs ``rnn-course release``, writes every entry as one student
+(``submitted/<entry>/rnn_architecture/<notebook>.ipynb``, only the notebook the entry has),
+runs ONE ``rnn-course grade`` (the installed command, by its path: Dask workers, the sandboxed
+kernel with one TensorFlow thread each, nbgrader's pipeline replayed into the gradebook), then
+for every instruction of every entry reads
 
-* the points nbgrader put in the gradebook for the instruction's test cell, and
+* the points the gradebook holds for the instruction's test cell, and
 * the verdict the test cell published (``graders.grading.runner.collect``: points and feedback message),
 
-and compares both with the entry's expected points and feedback words. It prints a table
-(entry, expected points per instruction, got, PASS/FAIL, feedback excerpt), the details of every
-mismatch and the wall time, and exits 1 on any mismatch.
+and compares both with the entry's expected points and feedback words. The expectations were
+recorded in this mode. It prints a table (entry, expected points per instruction, got,
+PASS/FAIL, feedback excerpt), the details of every mismatch (with the entry's grading record and
+its log) and the wall time, and exits 1 on any mismatch. ``tests/test_corpus.py`` runs the same
+function in ``make test``.
 """
 from __future__ import annotations
 
@@ -46,33 +48,40 @@ import nbformat  # noqa: E402
 from graders.instructions import ASSIGNMENT, for_notebook  # noqa: E402
 from graders.grading.runner import collect  # noqa: E402
 from helpers import write_submission  # noqa: E402
-from variants import CORPUS, CORPUS_BY_NAME, FAST_CORPUS  # noqa: E402
+from variants import CORPUS, CORPUS_BY_NAME  # noqa: E402
 
-BIN = Path(sys.executable).parent
+#: The installed command, by its path (as the README runs it).
+RNN_COURSE = Path(sys.executable).parent / "rnn-course"
 #: Short column names of the instructions, in the order of graders.instructions.
 SHORT = {"exploding_step1": "E1", "exploding_step2": "E2", "vanishing_build": "VB",
          "vanishing_compile": "VC", "vanishing_weights": "VW", "vanishing_plot": "VP"}
+#: Workers of the grading run: CI's machine has 2 cores.
+WORKERS = 2
 
 
-def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
-    """Run ``nbgrader ARGS`` in the course folder, with this interpreter's bin first on PATH."""
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
-    return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
-                          capture_output=True, text=True)
+def rnn_course(course: Path, *args: str, log: Path | None = None) -> subprocess.CompletedProcess:
+    """Run ``rnn-course ARGS --course COURSE``; its output goes to ``log`` when given (else to
+    this terminal, progress bar and all)."""
+    command = [str(RNN_COURSE), *args, "--course", str(course)]
+    if log is None:
+        result = subprocess.run(command)
+    else:
+        with open(log, "a", encoding="utf-8") as out:
+            out.write(f"$ {' '.join(command)}\n")
+            out.flush()
+            result = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT)
+    if result.returncode not in (0, 1):  # 1: some submission failed or was flagged
+        where = f" (its output: {log})" if log else ""
+        raise RuntimeError(f"rnn-course {args[0]} exited with {result.returncode}{where}")
+    return result
 
 
-def make_course(root: Path) -> Path:
-    """A fresh course folder (source, config) in ``root``, with the assignment generated."""
-    from graders.grading import sandbox
-
-    sandbox.install_kernelspec()  # the grading kernel nbgrader_config.py asks for (idempotent)
+def make_course(root: Path, log: Path | None = None) -> Path:
+    """A fresh course folder (source, config) in ``root``, with the assignment released."""
     root.mkdir(parents=True, exist_ok=True)
     shutil.copytree(REPO / "source", root / "source")
     shutil.copy(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
-    result = nbgrader(root, "generate_assignment", ASSIGNMENT, "--force")
-    if result.returncode != 0:
-        raise RuntimeError("nbgrader generate_assignment failed:\n" + result.stdout[-3000:]
-                           + result.stderr[-3000:])
+    rnn_course(root, "release", "--assignment", ASSIGNMENT, log=log)
     return root
 
 
@@ -89,6 +98,8 @@ class Outcome:
     messages: dict = field(default_factory=dict)
     #: what does not match, one sentence each
     mismatches: list = field(default_factory=list)
+    #: the grading record's outcome and reason, and where the student's log is
+    record: str = ""
 
     @property
     def ok(self) -> bool:
@@ -124,29 +135,34 @@ def judge(entry, gradebook: dict, nb) -> Outcome:
     return outcome
 
 
-def grade(course: Path, entries) -> list[Outcome]:
-    """Submit every entry as one student, autograde them in one batch, judge every entry."""
-    from nbgrader.api import Gradebook, MissingEntry
+def grade(course: Path, entries, workers: int = WORKERS, log: Path | None = None) -> list[Outcome]:
+    """Submit every entry as one student, grade the class with ONE ``rnn-course grade``,
+    judge every entry from the gradebook and the autograded notebooks."""
+    from graders.grading import coursedir as cdir
+    from graders.grading.gradebook import cell_key, read_scores
+    from graders.grading.records import Store
 
     for entry in entries:
         write_submission(course / "submitted" / entry.name / ASSIGNMENT, entry)
-    result = nbgrader(course, "autograde", ASSIGNMENT)
-    if result.returncode != 0:
-        raise RuntimeError("nbgrader autograde failed:\n" + result.stdout[-3000:]
-                           + result.stderr[-3000:])
+    rnn_course(course, "grade", "--assignment", ASSIGNMENT, "--workers", str(workers), log=log)
+    scores = read_scores(cdir.db_url(cdir.load_config(course)), ASSIGNMENT,
+                         [entry.name for entry in entries])
+    store = Store(course, ASSIGNMENT)
     outcomes = []
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        for entry in entries:
-            scores = {}
-            for instruction in for_notebook(entry.notebook):
-                try:
-                    scores[instruction.id] = gb.find_grade(instruction.test_cell, entry.notebook,
-                                                           ASSIGNMENT, entry.name).score
-                except MissingEntry:
-                    scores[instruction.id] = None
-            path = course / "autograded" / entry.name / ASSIGNMENT / f"{entry.notebook}.ipynb"
-            nb = nbformat.read(path, as_version=4) if path.exists() else None
-            outcomes.append(judge(entry, scores, nb))
+    for entry in entries:
+        cells = scores[entry.name].cells
+        gradebook = {}
+        for instruction in for_notebook(entry.notebook):
+            score = cells.get(cell_key(entry.notebook, instruction.test_cell))
+            gradebook[instruction.id] = None if score is None else score[0]
+        path = course / "autograded" / entry.name / ASSIGNMENT / f"{entry.notebook}.ipynb"
+        nb = nbformat.read(path, as_version=4) if path.exists() else None
+        outcome = judge(entry, gradebook, nb)
+        record = store.read(entry.name)
+        outcome.record = ("no record (never graded)" if record is None else
+                          f"{record.outcome}" + (f": {record.reason}" if record.reason else "")
+                          + f"; log {course / record.log}")
+        outcomes.append(outcome)
     return outcomes
 
 
@@ -188,33 +204,37 @@ def details(outcomes: list[Outcome]) -> str:
     for o in outcomes:
         if o.ok:
             continue
-        out.append(f"\n{o.entry.name} ({o.entry.notebook}):")
+        out.append(f"\n{o.entry.name} ({o.entry.notebook}): {o.entry.why}")
+        out.append(f"  graded: {o.record}")
         out += [f"  MISMATCH {m}" for m in o.mismatches]
         out += [f"  {SHORT[i]} message: {msg}" for i, msg in o.messages.items()]
     return "\n".join(out)
 
 
-def run(entries, keep: Path | None = None) -> list[Outcome]:
+def run(entries, keep: Path | None = None, workers: int = WORKERS,
+        log: Path | None = None) -> list[Outcome]:
     """Set up a course folder (temporary unless ``keep``), grade ``entries``, return outcomes."""
     if keep is not None:
         if keep.exists():
             shutil.rmtree(keep)
-        return grade(make_course(keep), entries)
+        return grade(make_course(keep, log), entries, workers, log)
     with tempfile.TemporaryDirectory(prefix="rnn-course-corpus-") as tmp:
-        return grade(make_course(Path(tmp) / "course"), entries)
+        return grade(make_course(Path(tmp) / "course", log), entries, workers, log)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--fast", action="store_true", help="only the fast subset (make test)")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="only these entries")
     parser.add_argument("--keep", type=Path, metavar="DIR",
                         help="grade in DIR (emptied first) and keep it")
-    parser.add_argument("--list", action="store_true", help="list the entries and exit")
+    parser.add_argument("--workers", type=int, default=WORKERS, metavar="N",
+                        help=f"Dask workers of the grading run (default {WORKERS})")
+    parser.add_argument("--list", action="store_true",
+                        help="list the entries, what each should earn and why, and exit")
     args = parser.parse_args(argv)
 
-    entries = FAST_CORPUS if args.fast else CORPUS
+    entries = CORPUS
     if args.only:
         unknown = [n for n in args.only if n not in CORPUS_BY_NAME]
         if unknown:
@@ -222,13 +242,13 @@ def main(argv=None) -> int:
         entries = [CORPUS_BY_NAME[n] for n in args.only]
     if args.list:
         for entry in entries:
-            print(f"{entry.name:60s} {_points(entry.points, entry.notebook)}")
+            print(f"{entry.name:60s} {_points(entry.points, entry.notebook)}\n    {entry.why}")
         return 0
 
-    print(f"Grading {len(entries)} submissions with one `nbgrader autograde {ASSIGNMENT}`...",
-          flush=True)
+    print(f"Grading {len(entries)} submissions with one `rnn-course grade --workers "
+          f"{args.workers}`...", flush=True)
     start = time.monotonic()
-    outcomes = run(entries, args.keep.resolve() if args.keep else None)
+    outcomes = run(entries, args.keep.resolve() if args.keep else None, args.workers)
     wall = time.monotonic() - start
     print(table(outcomes))
     print(details(outcomes))

@@ -315,19 +315,27 @@ def test_submitted_outputs_are_cleared_before_grading(tmp_path):
 
 def test_run_hands_the_runner_a_clean_copy_under_the_released_name(tmp_path, monkeypatch):
     """Does run() grade a renamed upload through grade_notebook with the released name, its
-    saved outputs cleared, the zip's data folder and the probed sandbox choice, and report an
-    unreadable notebook as the student's message?"""
+    saved outputs cleared, the zip's data folder and the probed sandbox choice, turn the
+    runner's verdicts into Gradescope's tests (status, score, message with its hint, the
+    notebook's problems, the total), and report an unreadable notebook as the student's
+    message?
+
+    grade_notebook is replaced here to see what run() hands it and what run() makes of a
+    mixed verdict (the real runner grades bob's notebooks in the end-to-end test below)."""
     from graders.grading import runner
 
     seen = {}
+    step1, step2 = for_notebook("exploding_gradients")
+    verdicts = [CheckResult(step1.id, step1.title, step1.points, step1.points, True, "Right."),
+                CheckResult(step2.id, step2.title, 0.0, step2.points, False,
+                            "Step 2: you clipped with clipnorm=3.", "exploding_clipnorm")]
 
     def fake_grade_notebook(path, *, files_from, timeout, sandboxed):
         nb = runner.read_notebook(Path(path))
         seen[Path(path).name] = (files_from, timeout, sandboxed,
                                  [c.outputs for c in nb.cells if c.cell_type == "code"])
-        results = [CheckResult(i.id, i.title, i.points, i.points, True, "ok")
-                   for i in for_notebook(Path(path).stem)]
-        return runner.NotebookGrade(Path(path).stem, results)
+        return runner.NotebookGrade(Path(path).stem, verdicts,
+                                    problems=["a test cell published no verdict"])
 
     monkeypatch.setattr(runner, "grade_notebook", fake_grade_notebook)
     monkeypatch.setenv(gradescope.ENV_SANDBOX, "off")
@@ -346,10 +354,22 @@ def test_run_hands_the_runner_a_clean_copy_under_the_released_name(tmp_path, mon
     assert (files_from, timeout, sandboxed) == (layout.data, gradescope.CELL_TIMEOUT, False)
     assert outputs and all(o == [] for o in outputs)
     by_id = {t["tags"][1]: t for t in results["tests"]}
-    assert by_id["exploding_step1"]["status"] == by_id["exploding_step2"]["status"] == "passed"
-    assert results["score"] == 4.0
-    assert "not a readable Jupyter notebook" in by_id["vanishing_build"]["output"]
+    assert list(by_id) == list(INSTRUCTIONS)
+    assert {k: (t["status"], t["score"], t["max_score"]) for k, t in by_id.items()} == {
+        "exploding_step1": ("passed", 2.0, 2.0), "exploding_step2": ("failed", 0.0, 2.0),
+        **{i.id: ("failed", 0.0, float(i.points)) for i in for_notebook("vanishing_gradients")}}
+    assert by_id["exploding_step1"]["output"] == "Right."
+    assert by_id["exploding_step2"]["output"] == (
+        f"Step 2: you clipped with clipnorm=3.\n\nHint: {HINTS['exploding_clipnorm']}")
+    assert by_id["exploding_step2"]["extra_data"] == {"instruction": "exploding_step2",
+                                                      "hint": "exploding_clipnorm"}
+    assert results["score"] == 2.0  # the sum over both notebooks, the unreadable one at 0
+    assert "**exploding_gradients.ipynb: 2/4 points**\n- a test cell published no verdict" \
+        in results["output"]
+    for i in for_notebook("vanishing_gradients"):
+        assert "not a readable Jupyter notebook" in by_id[i.id]["output"]
     assert "Graded `exploding_gradients (1).ipynb` as `exploding_gradients.ipynb`." in results["output"]
+    assert json.loads(layout.results.read_text()) == results
 
 
 # ----------------------------------------------------------------------------- end to end

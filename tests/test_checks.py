@@ -12,7 +12,7 @@ from graders.instructions import INSTRUCTIONS
 from graders.kernel.state import NotebookState
 from helpers import SOURCE
 
-keras = pytest.importorskip("keras")
+import keras  # noqa: E402 - pinned: a broken install must fail, not skip
 from keras.initializers import he_uniform  # noqa: E402
 from keras.layers import GRU, LSTM, Dense, SimpleRNN  # noqa: E402
 from keras.models import Sequential  # noqa: E402
@@ -27,6 +27,22 @@ def exploding_data():
 
 def judge(instruction, namespace, workdir=SOURCE):
     return INSTRUCTIONS[instruction].run(NotebookState(namespace, None, workdir))
+
+
+def lost(result, instruction):
+    """The verdict takes every point of ``instruction`` away; returns its message."""
+    assert result.instruction == instruction, result
+    assert result.passed is False and result.points == 0, result
+    assert result.max_points == INSTRUCTIONS[instruction].points, result
+    return result.message
+
+
+def won(result, instruction):
+    """The verdict gives ``instruction``'s full points."""
+    assert result.instruction == instruction, result
+    assert result.passed is True, result.message
+    assert result.points == result.max_points == INSTRUCTIONS[instruction].points, result
+    return result.message
 
 
 def dense_model(units=25, activation="relu", seed=42, init=None):
@@ -54,10 +70,10 @@ def trained(model, data, epochs, optimizer, loss="mse", validation=True):
 ])
 def test_step1_names_the_wrong_hidden_layer(model_kwargs, words):
     """Does a wrong hidden layer lose step 1 with a message naming what is wrong?"""
-    result = judge("exploding_step1", {"model": dense_model(**model_kwargs)})
-    assert not result.passed and result.points == 0
+    message = lost(judge("exploding_step1", {"model": dense_model(**model_kwargs)}),
+                   "exploding_step1")
     for word in words:
-        assert word in result.message
+        assert word in message
 
 
 @pytest.mark.parametrize("optimizer, words, hint", [
@@ -72,9 +88,9 @@ def test_step1_names_the_wrong_optimizer(optimizer, words, hint):
     model = dense_model()
     model.compile(loss="mse", optimizer=optimizer)
     result = judge("exploding_step1", {"model": model})
-    assert not result.passed
+    message = lost(result, "exploding_step1")
     for word in words:
-        assert word in result.message
+        assert word in message
     assert result.hint == hint
 
 
@@ -87,17 +103,16 @@ def test_step1_names_the_wrong_optimizer(optimizer, words, hint):
 def test_step2_names_the_wrong_clipping(optimizer, words):
     model = dense_model()
     model.compile(loss="mse", optimizer=optimizer)
-    result = judge("exploding_step2", {"model": model})
-    assert not result.passed
+    message = lost(judge("exploding_step2", {"model": model}), "exploding_step2")
     for word in words:
-        assert word in result.message
+        assert word in message
 
 
 def test_wrong_loss_is_named():
     model = dense_model()
     model.compile(loss="mae", optimizer=SGD(learning_rate=0.01, momentum=0.9))
-    result = judge("exploding_step1", {"model": model})
-    assert "'mae'" in result.message and "mean squared error" in result.message
+    message = lost(judge("exploding_step1", {"model": model}), "exploding_step1")
+    assert "'mae'" in message and "mean squared error" in message
 
 
 def test_loss_written_as_object_or_alias_is_accepted(exploding_data):
@@ -105,31 +120,31 @@ def test_loss_written_as_object_or_alias_is_accepted(exploding_data):
     for loss in ("mse", keras.losses.MeanSquaredError(), keras.losses.mean_squared_error):
         ns = trained(dense_model(), exploding_data, 2,
                      SGD(learning_rate=0.01, momentum=0.9, clipvalue=3.0), loss=loss)
-        result = judge("exploding_step2", ns)
-        assert "ran 2 epochs" in result.message, (loss, result.message)
+        message = lost(judge("exploding_step2", ns), "exploding_step2")
+        assert "ran 2 epochs" in message, (loss, message)
 
 
 def test_untrained_and_unvalidated_models_are_caught(exploding_data):
     model = dense_model()
     model.compile(loss="mse", optimizer=SGD(learning_rate=0.01, momentum=0.9))
-    assert "never trained" in judge("exploding_step1", {"model": model, **exploding_data}).message
+    assert "never trained" in lost(judge("exploding_step1", {"model": model, **exploding_data}),
+                                   "exploding_step1")
     ns = trained(dense_model(), exploding_data, 100,
                  SGD(learning_rate=0.01, momentum=0.9, clipvalue=3.0), validation=False)
-    assert "validation" in judge("exploding_step2", ns).message
+    assert "validation" in lost(judge("exploding_step2", ns), "exploding_step2")
 
 
 def test_step2_typed_in_numbers_and_missing_names(exploding_data):
     """Do values typed by hand, or not stored, earn nothing even with a right model?"""
     ns = trained(dense_model(), exploding_data, 100,
                  SGD(learning_rate=0.01, momentum=0.9, clipvalue=3.0))
-    assert judge("exploding_step2", ns).passed
+    won(judge("exploding_step2", ns), "exploding_step2")
     typed = dict(ns, train_mse=ns["train_mse"] + 5.0)
-    result = judge("exploding_step2", typed)
-    assert not result.passed and "model.evaluate(X_train" in result.message
+    assert "model.evaluate(X_train" in lost(judge("exploding_step2", typed), "exploding_step2")
     missing = {k: v for k, v in ns.items() if k != "test_mse"}
-    assert "`test_mse`" in judge("exploding_step2", missing).message
+    assert "`test_mse`" in lost(judge("exploding_step2", missing), "exploding_step2")
     as_array = dict(ns, test_mse=np.float32(ns["test_mse"]), train_mse=[ns["train_mse"]])
-    assert judge("exploding_step2", as_array).passed  # numpy scalar, [loss] list: same values
+    won(judge("exploding_step2", as_array), "exploding_step2")  # numpy scalar, [loss] list
 
 
 # -- vanishing ------------------------------------------------------------------------------
@@ -147,9 +162,9 @@ def rnn_model(layer=SimpleRNN, units=600, out_activation="sigmoid"):
 ])
 def test_build_names_the_wrong_layer(model, words, hint):
     result = judge("vanishing_build", {"model": model()})
-    assert not result.passed
+    message = lost(result, "vanishing_build")
     for word in words:
-        assert word in result.message
+        assert word in message
     assert result.hint == hint
 
 
@@ -159,8 +174,8 @@ def test_build_accepts_positional_and_input_shape_styles():
     with pytest.warns(UserWarning, match="input_shape"):
         layer = SimpleRNN(600, input_shape=(None, 1))
     model = Sequential([layer, Dense(1, activation="sigmoid")])
-    assert judge("vanishing_build", {"model": model}).passed
-    assert judge("vanishing_build", {"net": rnn_model()}).passed  # another name, one model
+    won(judge("vanishing_build", {"model": model}), "vanishing_build")
+    won(judge("vanishing_build", {"net": rnn_model()}), "vanishing_build")  # another name
 
 
 @pytest.mark.parametrize("compile_kwargs, passed, words", [
@@ -174,22 +189,24 @@ def test_compile(compile_kwargs, passed, words):
     model = rnn_model()
     model.compile(**compile_kwargs)
     result = judge("vanishing_compile", {"model": model})
-    assert result.passed is passed, result.message
+    message = (won if passed else lost)(result, "vanishing_compile")
     for word in words:
-        assert word in result.message
+        assert word in message
 
 
 def test_weights_loaded_not_loaded_retrained():
     model = rnn_model()
     model.compile(loss="binary_crossentropy", optimizer="sgd", metrics=["accuracy"])
     result = judge("vanishing_weights", {"model": model})
-    assert not result.passed and result.hint == "vanishing_not_loaded"
+    lost(result, "vanishing_weights")
+    assert result.hint == "vanishing_not_loaded"
     model.load_weights(str(SOURCE / "model_weights.h5"))
-    assert judge("vanishing_weights", {"model": model}).passed
+    won(judge("vanishing_weights", {"model": model}), "vanishing_weights")
     with np.load(SOURCE / "vanishing_data.npz") as d:
         model.fit(d["X"][:4], d["y"][:4], epochs=1, verbose=0)
     result = judge("vanishing_weights", {"model": model})
-    assert not result.passed and result.hint == "vanishing_retrained"
+    lost(result, "vanishing_weights")
+    assert result.hint == "vanishing_retrained"
 
 
 @pytest.fixture
@@ -213,13 +230,13 @@ def test_plot_right_in_both_styles(plt, history):
     plt.plot(history["accuracy"], label="train")
     plt.plot(history["val_accuracy"], label="val")
     plt.legend()
-    assert judge("vanishing_plot", {}).passed
+    won(judge("vanishing_plot", {}), "vanishing_plot")
     plt.close("all")
     fig, ax = plt.subplots()
     ax.plot(np.arange(1, 101), np.array(history["accuracy"]))
     ax.plot(np.arange(1, 101), np.array(history["val_accuracy"]))
     fig.legend(["a", "b"])
-    assert judge("vanishing_plot", {}).passed
+    won(judge("vanishing_plot", {}), "vanishing_plot")
 
 
 @pytest.mark.parametrize("series, legend, words, hint", [
@@ -235,38 +252,41 @@ def test_plot_names_what_is_wrong(plt, history, series, legend, words, hint):
     if legend and series:
         plt.legend()
     result = judge("vanishing_plot", {})
-    assert not result.passed
+    message = lost(result, "vanishing_plot")
     for word in words:
-        assert word in result.message
+        assert word in message
     assert result.hint == hint
 
 
 def test_plot_curves_on_two_figures(plt, history):
     plt.figure(); plt.plot(history["accuracy"]); plt.legend(["a"])
     plt.figure(); plt.plot(history["val_accuracy"]); plt.legend(["b"])
-    assert "same plot" in judge("vanishing_plot", {}).message
+    assert "same plot" in lost(judge("vanishing_plot", {}), "vanishing_plot")
 
 
 def test_unseeded_initializer_is_reported_as_seed_none():
     model = dense_model(init=keras.initializers.HeUniform())
-    assert "HeUniform(seed=None)" in judge("exploding_step1", {"model": model}).message
+    assert "HeUniform(seed=None)" in lost(judge("exploding_step1", {"model": model}),
+                                          "exploding_step1")
 
 
 def test_bce_from_logits_and_keras2_positional_metrics_are_explained():
     model = rnn_model()
     model.compile(loss=keras.losses.BinaryCrossentropy(from_logits=True), optimizer="sgd",
                   metrics=["accuracy"])
-    assert "from_logits" in judge("vanishing_compile", {"model": model}).message
+    assert "from_logits" in lost(judge("vanishing_compile", {"model": model}),
+                                 "vanishing_compile")
     model = rnn_model()
     model.compile("sgd", "binary_crossentropy", ["accuracy"])  # Keras 2: 3rd arg was metrics
-    assert "loss_weights" in judge("vanishing_compile", {"model": model}).message
+    assert "loss_weights" in lost(judge("vanishing_compile", {"model": model}),
+                                  "vanishing_compile")
 
 
 def test_accuracy_plotted_in_percent_is_accepted(plt, history):
     plt.plot(100 * np.array(history["accuracy"]), label="train %")
     plt.plot(100 * np.array(history["val_accuracy"]), label="validation %")
     plt.legend()
-    assert judge("vanishing_plot", {}).passed
+    won(judge("vanishing_plot", {}), "vanishing_plot")
 
 
 @pytest.mark.parametrize("layer, words", [
@@ -280,10 +300,9 @@ def test_build_judges_the_whole_recurrent_layer(layer, words):
     """Does a SimpleRNN(600) with another setting that changes what it computes lose the
     build instruction, with every such setting named?"""
     model = Sequential([keras.Input(shape=(None, 1)), layer(), Dense(1, activation="sigmoid")])
-    result = judge("vanishing_build", {"model": model})
-    assert not result.passed
+    message = lost(judge("vanishing_build", {"model": model}), "vanishing_build")
     for word in words:
-        assert word in result.message
+        assert word in message
 
 
 def test_build_whole_layer_accepts_equivalent_spellings():
@@ -292,7 +311,7 @@ def test_build_whole_layer_accepts_equivalent_spellings():
                         SimpleRNN(units=600, activation="tanh", use_bias=True,
                                   return_sequences=False, unroll=False),
                         Dense(units=1, activation=keras.activations.sigmoid)])
-    assert judge("vanishing_build", {"model": model}).passed
+    won(judge("vanishing_build", {"model": model}), "vanishing_build")
 
 
 @pytest.mark.parametrize("hidden, output, words", [
@@ -306,7 +325,6 @@ def test_step1_judges_the_whole_dense_layers(hidden, output, words):
                         Dense(25, activation="relu",
                               kernel_initializer=keras.initializers.HeUniform(seed=42), **hidden),
                         Dense(1, **output)])
-    result = judge("exploding_step1", {"model": model})
-    assert not result.passed
+    message = lost(judge("exploding_step1", {"model": model}), "exploding_step1")
     for word in words:
-        assert word in result.message
+        assert word in message

@@ -1,49 +1,37 @@
-"""The corpus of student submissions (tests/variants.py CORPUS), graded by real nbgrader.
+"""The corpus of student submissions (tests/variants.py CORPUS), graded as a class is graded.
 
-Every entry is one student in a temporary course; ONE `nbgrader autograde` grades the batch,
-and each instruction's points in the gradebook, the verdict its test cell published and the
-words of its feedback must be exactly what the entry expects (tests/run_corpus.py does the work).
-
-* ``test_fast_corpus_subset`` (slow, runs in `make test`): a few entries that pass and fail
-  every instruction.
-* ``test_full_corpus`` (markers ``corpus`` and ``slow``): the whole corpus, skipped unless
-  ``RNN_COURSE_FULL_CORPUS=1``. The same thing with a table: ``python tests/run_corpus.py``.
+``test_every_corpus_entry_earns_its_verdicts`` writes every entry as one student of a
+temporary course and grades them all with ONE ``rnn-course grade`` on two Dask workers (the
+installed command, by its path; tests/run_corpus.py does the work and prints the same table
+with ``python tests/run_corpus.py``). Each instruction's points in the gradebook, the points
+its test cell published and the words of its feedback must be exactly what the entry expects.
+The fast tests check the corpus itself.
 """
-import os
+import re
 
 import pytest
 
 import run_corpus
 from graders.instructions import INSTRUCTIONS, for_notebook
-from variants import CORPUS, FAST_CORPUS, VARIANTS
-
-FULL = os.environ.get("RNN_COURSE_FULL_CORPUS") == "1"
-
-
-def assert_batch_as_expected(tmp_path, entries):
-    course = run_corpus.make_course(tmp_path / "course")
-    outcomes = run_corpus.grade(course, entries)
-    bad = [o for o in outcomes if not o.ok]
-    assert not bad, run_corpus.table(outcomes) + "\n" + run_corpus.details(outcomes)
-
-
-@pytest.mark.slow
-def test_fast_corpus_subset(tmp_path):
-    assert_batch_as_expected(tmp_path, FAST_CORPUS)
+from helpers import REPO
+from variants import CORPUS, REASONS, VARIANTS
 
 
 @pytest.mark.slow
 @pytest.mark.corpus
-@pytest.mark.skipif(not FULL, reason="the whole corpus takes ~15 min: set RNN_COURSE_FULL_CORPUS=1 "
-                                     "or run `python tests/run_corpus.py`")
-def test_full_corpus(tmp_path):
-    assert_batch_as_expected(tmp_path, CORPUS)
+@pytest.mark.timeout(45 * 60)  # ~13 min on 2 idle cores; a hang fails instead of eating CI
+def test_every_corpus_entry_earns_its_verdicts(tmp_path):
+    log = tmp_path / "rnn-course.log"
+    outcomes = run_corpus.run(CORPUS, keep=tmp_path / "course", log=log)
+    assert [o.entry.name for o in outcomes] == [e.name for e in CORPUS]
+    bad = [o for o in outcomes if not o.ok]
+    assert not bad, (run_corpus.table(outcomes) + "\n" + run_corpus.details(outcomes)
+                     + f"\n(rnn-course's output: {log})")
 
 
 # -- the corpus itself (fast) ----------------------------------------------------------------
 def test_corpus_is_well_formed():
     """Unique names, one notebook each, expected points all-or-nothing for its instructions."""
-    assert len(CORPUS) >= 40
     assert len({e.name for e in CORPUS}) == len(CORPUS)
     assert all(v in CORPUS for v in VARIANTS)  # every runner variant is graded by nbgrader too
     solution_cells = {i.solution_cell for i in INSTRUCTIONS.values()}
@@ -56,9 +44,23 @@ def test_corpus_is_well_formed():
         assert set(entry.cells) <= solution_cells, entry.name
 
 
-def test_fast_subset_passes_and_fails_every_instruction():
+def test_every_entry_says_why_it_earns_what_it_earns():
+    """Is each entry's verdict explained in one line (the grading policy, entry by entry)?"""
+    assert sorted(REASONS) == sorted(e.name for e in CORPUS)
+    for entry in CORPUS:
+        assert entry.why.strip() and "\n" not in entry.why, entry.name
+
+
+def test_the_readme_and_makefile_count_the_corpus_as_it_is():
+    """Do the README and `make help` state the corpus's real size?"""
+    for path in (REPO / "README.md", REPO / "Makefile"):
+        counts = {int(n) for n in re.findall(r"corpus of (\d+)", path.read_text())}
+        assert counts == {len(CORPUS)}, (path.name, counts, len(CORPUS))
+
+
+def test_corpus_passes_and_fails_every_instruction():
     for instruction in INSTRUCTIONS.values():
-        earned = {e.points[instruction.id] for e in FAST_CORPUS if instruction.id in e.points}
+        earned = {e.points[instruction.id] for e in CORPUS if instruction.id in e.points}
         assert earned == {0, instruction.points}, (instruction.id, earned)
 
 

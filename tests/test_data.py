@@ -576,3 +576,93 @@ def test_exploding_step1_explodes_and_step2_is_finite():
     assert not np.isfinite(train1) and not np.isfinite(test1), (train1, test1)
     train2, test2 = run(clipvalue=3.0)
     assert np.isfinite(train2) and np.isfinite(test2), (train2, test2)
+
+
+# --------------------------------------------------------------------------
+# the sensitivity figures: recomputed from the shipped weights, and as the notebook quotes them
+
+
+def _sig1(x: float) -> float:
+    """``x`` to one significant figure, the precision the notebook's text gives."""
+    return float(f"{x:.0e}")
+
+
+def _quoted(pattern: str, text: str) -> tuple:
+    import re
+
+    found = re.search(pattern, text)
+    assert found, f"the notebook no longer says {pattern!r}: update this test with its text"
+    return found.groups()
+
+
+def _power(mantissa: str, exponent: str) -> float:
+    return float(f"{mantissa}e-{exponent}")
+
+
+@pytest.fixture(scope="module")
+def sensitivity():
+    """data/build.py's own routines (input_sensitivity, sensitivity_summary,
+    first_steps_effect) run on the shipped weights and the shipped validation rows, as the
+    build ran them on the models it had just trained."""
+    m = manifest()
+    sizes = m["sizes"]
+    d = load_npz(SRC / "vanishing_data.npz")
+    n_val = int(round(len(d["y"]) * sizes["validation_fraction"]))
+    X_val = d["X"][-n_val:]
+    X_probe = X_val[: sizes["sensitivity_rows"]]
+    k = sizes["signal_steps"]
+    rnn = chapter_models(m["pretraining"]["units"])["Input"]
+    rnn.load_weights(str(SRC / "model_weights.h5"))
+    gru = gated_model(m["gated"]["units"])
+    gru.load_weights(str(SRC / "gated_weights.h5"))
+    out = {}
+    for key, model in (("pretraining", rnn), ("gated", gru)):
+        curve = np.asarray(B["input_sensitivity"](model, X_probe), dtype=np.float64)
+        out[key] = {"curve": curve, "summary": B["sensitivity_summary"](curve, k),
+                    "effect": B["first_steps_effect"](model, X_val, k, sizes["value_scale"])}
+    return out
+
+
+def test_manifest_sensitivity_is_what_the_shipped_weights_give(sensitivity):
+    """Are the sensitivity figures of manifest.json those of the shipped weights (recomputed
+    here with build.py's routines; last bits may differ by CPU)?"""
+    m = manifest()
+    for key, got in sensitivity.items():
+        recorded = {k: v for k, v in m[key]["input_sensitivity"].items() if k != "what"}
+        assert set(recorded) == set(got["summary"]), key
+        for name, value in got["summary"].items():
+            assert value == pytest.approx(recorded[name], rel=1e-3), (key, name)
+        # a change of the sigmoid output: float32 near 0.5 moves in steps of 6e-8
+        assert got["effect"] == pytest.approx(m[key]["first_steps_effect"]["after_training"],
+                                              abs=2.5e-7), key
+
+
+def test_notebook_quotes_the_recomputed_sensitivity(sensitivity):
+    """Do the figures the vanishing notebook's text quotes agree, at the one significant figure
+    it gives, with the curves of the shipped models?"""
+    nb = json.loads(NOTEBOOK.read_text())
+    text = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    rnn, gru = sensitivity["pretraining"]["curve"], sensitivity["gated"]["curve"]
+
+    m1, e1, m2, e2 = _quoted(r"about \$(\d) \\times 10\^\{-(\d+)\}\$ at step 1 against about "
+                             r"\$(\d) \\times 10\^\{-(\d+)\}\$ at step (\d+)".replace(
+                                 r"step (\d+)", f"step {len(rnn)}"), text)
+    assert _sig1(rnn[0]) == _power(m1, e1) and _sig1(rnn[-1]) == _power(m2, e2)
+    (orders,) = _quoted(r"(\w+) orders of magnitude", text)
+    words = {"four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8}
+    assert round(np.log10(rnn[-1] / rnn[0])) == words[orders]
+
+    lo, hi, e = _quoted(r"steps 1–3 \(about \$(\d)\$ to \$(\d) \\times 10\^\{-(\d+)\}\$\)", text)
+    assert _sig1(gru[:3].min()) == _power(lo, e) and _sig1(gru[:3].max()) == _power(hi, e)
+    assert gru[:3].min() > gru[3:].max()  # "depends most on steps 1–3"
+    a, ea, b, eb, c, ec = _quoted(
+        r"between about \$(\d) \\times 10\^\{-(\d+)\}\$ and \$(\d) \\times 10\^\{-(\d+)\}\$, "
+        r"median about \$(\d) \\times 10\^\{-(\d+)\}\$", text)
+    later = gru[3:]
+    assert (_sig1(later.min()), _sig1(later.max()), _sig1(np.median(later))) == (
+        _power(a, ea), _power(b, eb), _power(c, ec))
+    (times,) = _quoted(r"at step 1 the GRU's value is still about ([\d,]+) times", text)
+    assert _sig1(gru[0] / rnn[0]) == float(times.replace(",", ""))
+
+    _quoted(r"moves the trained model's output by (less than a millionth)", text)
+    assert sensitivity["pretraining"]["effect"] < 1e-6

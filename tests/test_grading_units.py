@@ -2,6 +2,7 @@
 the command line's options."""
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -155,48 +156,82 @@ def test_local_cluster_workers_get_a_core_each_round_robin():
         assert on(0, False) == {}
 
 
+@pytest.mark.timeout(600)
 def test_submissions_go_to_the_cluster_one_per_free_worker_thread_longest_first():
     """Does ``in_window`` keep no more submissions on the cluster than it has worker threads
     (a worker takes the next one only when it is free), run them in the order given, let a
-    long one hold up only its own worker, and cancel what is left when the caller stops?"""
-    import time
+    long one hold up only its own worker, and cancel what is left when the caller stops?
+
+    No clock decides anything here: the long submission is held on a ``distributed.Event``
+    until every short one has come back, each task takes a number from a counter on the
+    scheduler when it starts, and the short ones start only once the long one has."""
+    from distributed import Event, Lock, Variable
 
     from graders.grading import batch
+
+    LONG = 2.0
 
     def in_flight(dask_scheduler):  # our tasks the scheduler holds that have not finished
         return sum(1 for key, ts in dask_scheduler.tasks.items()
                    if str(key).startswith("window-") and ts.state not in (
                        "memory", "erred", "released", "forgotten"))
 
-    def task(shared, seconds):
+    def task(shared, item):
         from distributed import get_client, get_worker
 
-        started = time.time()
+        def started():  # the next number of the counter on the scheduler
+            with Lock("window-order"):
+                counter = Variable("window-order")
+                n = counter.get()
+                counter.set(n + 1)
+                return n
+
         busy = get_client().run_on_scheduler(in_flight)
-        time.sleep(seconds)
-        return {"busy": busy, "started": started, "worker": get_worker().address,
-                "shared": shared}
+        if item == LONG:
+            order = started()
+            Event("window-long-started").set()
+            released = Event("window-long-release").wait(timeout=300)
+        elif item == "hold":  # runs until the test lets it go
+            order, released = started(), Event("window-hold").wait(timeout=300)
+        else:
+            # started after the long one, whatever the machine's load: false only if a short
+            # one was handed out before the long one
+            released = Event("window-long-started").wait(timeout=120)
+            order = started()
+        return {"busy": busy, "order": order, "worker": get_worker().address,
+                "shared": shared, "released": released}
 
     with batch.dask_client(workers=2, scheduler="", allowed_failures=0) as client:
+        Variable("window-order", client=client).set(0)
         shared = client.submit(lambda: "bundle", pure=False)
-        items = [2.0, 0.4, 0.35, 0.3, 0.25]  # longest first, as grade_class orders them
-        got = [(item, future.result()) for item, future in batch.in_window(
-            client, task, shared, items, key=lambda s: f"window-{s}", poll=0.5)]
+        items = [LONG, 0.4, 0.35, 0.3, 0.25]  # longest first, as grade_class orders them
+        got = []
+        for item, future in batch.in_window(client, task, shared, items,
+                                            key=lambda s: f"window-{s}", poll=0.5):
+            got.append((item, future.result()))
+            if len(got) == len(items) - 1:  # every short one is back: let the long one end
+                Event("window-long-release", client=client).set()
         assert sorted(item for item, _ in got) == sorted(items)
-        results = [r for _, r in got]
-        assert all(r["shared"] == "bundle" for r in results)
-        assert max(r["busy"] for r in results) <= 2  # never more than the 2 threads
-        by_start = [item for item, r in sorted(got, key=lambda g: g[1]["started"])]
-        assert sorted(by_start[:2]) == sorted(items[:2]) and by_start[2:] == items[2:]
-        long = next(r for item, r in got if item == 2.0)
-        assert all(r["worker"] != long["worker"] for item, r in got if item != 2.0), \
+        results = dict(got)
+        assert all(r["shared"] == "bundle" for r in results.values())
+        assert max(r["busy"] for r in results.values()) <= 2  # never more than the 2 threads
+        assert [item for item, _ in got][-1] == LONG and results[LONG]["released"], \
+            "the long submission did not outlast the short ones (it ended without its event)"
+        assert all(r["released"] for r in results.values()), \
+            "a short submission started before the long one had"
+        by_start = sorted(items, key=lambda item: results[item]["order"])
+        assert by_start == items, by_start
+        assert all(r["worker"] != results[LONG]["worker"] for item, r in got if item != LONG), \
             "a short submission waited behind the long one while the other worker was free"
 
-        stop = batch.in_window(client, task, shared, [0.2, 5.0, 5.0, 5.0],
+        stop = batch.in_window(client, task, shared, [0.2, "hold", "hold", "hold"],
                                key=lambda s: f"window-{s}", poll=0.5)
         next(stop)
+        assert client.run_on_scheduler(in_flight) > 0  # held: something to cancel
         stop.close()  # the caller stops (Ctrl-C): what is running or queued is cancelled
-        deadline = time.time() + 10
-        while client.run_on_scheduler(in_flight) and time.time() < deadline:
+        deadline = time.monotonic() + 120
+        while client.run_on_scheduler(in_flight) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert client.run_on_scheduler(in_flight) == 0
+        assert client.run_on_scheduler(in_flight) == 0, \
+            "the held submissions were never cancelled (120 s)"
+        Event("window-hold", client=client).set()  # the cancelled tasks' threads end

@@ -189,21 +189,6 @@ def test_bad_notebooks_get_a_report_and_never_stop_the_others(tmp_path, caplog):
     assert not (tmp_path / "feedback" / "nobody").exists()
 
 
-def test_points_follow_the_gradebook_when_the_instructor_changed_them(tmp_path, monkeypatch):
-    autograded(tmp_path, "alice", "exploding_gradients", {
-        "exploding_step2": failed("exploding_step2", "Step 2: wrong clipping.")})
-    (tmp_path / "gradebook.db").write_text("")  # stands in for nbgrader's gradebook
-    manual = {"exploding_step2": 1.0}
-    monkeypatch.setattr(rep._Scores, "__init__", lambda self, db, assignment: None)
-    monkeypatch.setattr(rep._Scores, "close", lambda self: None)
-    monkeypatch.setattr(rep._Scores, "get", lambda self, student, i: manual.get(i.id, i.points))
-    rep.write_reports(course=tmp_path, student="alice")
-    page = page_of(tmp_path, "alice", "exploding_gradients")
-    assert rows(page)["exploding_step2"] == (1, 2, False)
-    assert "your instructor set the score to 1" in page and "Step 2: wrong clipping." in page
-    assert 'data-points="3" data-max-points="4"' in page
-
-
 # -- slow: the sample class through real nbgrader --------------------------------------------
 @pytest.fixture(scope="module")
 def graded_course(tmp_path_factory) -> Path:
@@ -228,6 +213,40 @@ def graded_course(tmp_path_factory) -> Path:
     paths = rep.write_reports(course=course)
     assert len(paths) == len(SAMPLES) * len(NOTEBOOKS)
     return course
+
+
+@pytest.mark.slow
+def test_points_follow_the_gradebook_when_the_instructor_changed_them(graded_course, tmp_path):
+    """After nbgrader autograded bob (0 of 2 on step 2, clipnorm), the instructor gives him 1
+    point by hand in formgrader (``grade.manual_score``): does his report show 1, say the
+    instructor set it, keep the autograder's message, and count it in the notebook's total?"""
+    student = "bob_partly_wrong"
+    course = tmp_path / "course"
+    shutil.copytree(graded_course / "autograded" / student, course / "autograded" / student)
+    shutil.copy(graded_course / "gradebook.db", course / "gradebook.db")
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        grade = gb.find_grade("test_exploding_step2", "exploding_gradients", ASSIGNMENT, student)
+        assert (grade.auto_score, grade.manual_score, grade.score) == (0, None, 0)
+        grade.manual_score = 1.0  # what formgrader does when the instructor types 1
+        gb.db.commit()
+        assert gb.find_submission_notebook("exploding_gradients", ASSIGNMENT,
+                                           student).score == 3
+    rep.write_reports(course=course, student=student)
+    page = page_of(course, student, "exploding_gradients")
+    assert rows(page) == {"exploding_step1": (2, 2, True), "exploding_step2": (1, 2, False)}
+    text = section(page)
+    assert "The autograder gave 0 points; your instructor set the score to 1" in text
+    assert "you clipped with clipnorm=3" in text  # the autograder's message stays
+    assert 'data-points="3" data-max-points="4"' in text
+    # the same gradebook without the manual score: the autograder's 0 again
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        gb.find_grade("test_exploding_step2", "exploding_gradients", ASSIGNMENT,
+                      student).manual_score = None
+        gb.db.commit()
+    rep.write_reports(course=course, student=student)
+    again = page_of(course, student, "exploding_gradients")
+    assert rows(again)["exploding_step2"] == (0, 2, False)
+    assert "your instructor set" not in again
 
 
 @pytest.mark.slow

@@ -5,15 +5,44 @@ import pytest
 from graders.grading.runner import collect
 from graders.grading.screen import flag_message, screen_notebook, screen_source
 from graders.instructions import for_notebook
-from helpers import SOURCE, fill
+from helpers import SOURCE, fill, grade_id
 from variants import CORPUS, FORGERIES, SAMPLES, VARIANTS
+
+
+#: The rules of graders/grading/screen.py each forgery must trip, in order ("what" of each finding).
+FORGERY_RULES = {
+    "forgery_replaces_run_check": ["imports graders.notebook",
+                                   "replaces graders.notebook.run_check (library code)"],
+    "forgery_patches_judge": ["imports graders.kernel.notebook",
+                              "imports from graders.kernel.result",
+                              "replaces _nb.judge (library code)"],
+    "forgery_fake_module_in_sys_modules": ["imports sys", "imports types"],
+    "forgery_input_transformer": ["uses get_ipython() (the notebook's shell)"],
+    "forgery_builtins_import_hook": ["uses .__import__", "uses __builtins__",
+                                     "uses .__import__", "uses __builtins__"],
+    "forgery_exec_obfuscated": ["calls exec()"],
+    "forgery_code_object_swap": ["imports from graders.kernel",
+                                 "imports from graders.kernel.result", "uses .__code__",
+                                 "replaces _nb.judge.__code__ (library code)", "uses .__code__"],
+    "forgery_patches_keras_get_config": ["replaces Sequential.count_params (library code)"],
+    "forgery_exploding_subclass_walk": ["uses .__subclasses__", "uses .__base__",
+                                        "uses .__class__"],
+}
+
+
+def test_every_forgery_has_its_rules_listed():
+    assert set(FORGERY_RULES) == {v.name for v in FORGERIES}
 
 
 @pytest.mark.parametrize("variant", FORGERIES, ids=lambda v: v.name)
 def test_every_forgery_is_flagged(variant):
-    """Is each way a student who read the grader code could forge a verdict caught?"""
-    findings = screen_notebook(fill(variant.notebook, variant.cells))
-    assert findings, variant.name
+    """Is each way a student who read the grader code could forge a verdict caught, by the rule
+    written for it, in the student's solution cell?"""
+    nb = fill(variant.notebook, variant.cells)
+    findings = screen_notebook(nb)
+    assert [f.what for f in findings] == FORGERY_RULES[variant.name], [str(f) for f in findings]
+    written = {i for i, c in enumerate(nb.cells) if grade_id(c) in variant.cells}
+    assert {f.cell for f in findings} <= written, [str(f) for f in findings]
 
 
 def test_honest_corpus_and_samples_are_never_flagged():
@@ -44,17 +73,18 @@ def test_honest_constructs_pass(code):
 @pytest.mark.parametrize("code, words", [
     ("import sys", "imports sys"),
     ("from IPython import get_ipython", "imports from IPython"),
-    ("get_ipython().events.register('pre_run_cell', f)", "get_ipython"),
-    ("%load_ext mymodule", "get_ipython"),
-    ("import matplotlib.pyplot as plt\nplt.show = lambda: None", "replaces plt.show"),
-    ("f.__globals__['x'] = 1", ".__globals__"),
-    ("getattr(obj, name)", "getattr"),
-    ("vars()['run_check'] = print", "vars"),
-    ("import gc\ngc.get_objects()", "gc.get_objects"),
+    ("get_ipython().events.register('pre_run_cell', f)",
+     "uses get_ipython() (the notebook's shell)"),
+    ("%load_ext mymodule", "uses get_ipython() (the notebook's shell)"),  # not an allowed magic
+    ("import matplotlib.pyplot as plt\nplt.show = lambda: None", "replaces plt.show (library code)"),
+    ("f.__globals__['x'] = 1", "uses .__globals__"),
+    ("getattr(obj, name)", "calls getattr() with a computed name"),
+    ("vars()['run_check'] = print", "calls vars()"),
+    ("import gc\ngc.get_objects()", "uses gc.get_objects"),
 ])
 def test_tampering_constructs_are_named(code, words):
     findings = screen_source(code)
-    assert findings and any(words in f.what for f in findings), [str(f) for f in findings]
+    assert [f.what for f in findings] == [words], [str(f) for f in findings]
 
 
 def test_a_flagged_notebook_scores_zero_whatever_its_kernel_published():

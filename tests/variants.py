@@ -47,6 +47,8 @@ class Variant:
     cells: dict  # solution grade_id -> code
     points: dict  # instruction -> expected points (instructions of this notebook)
     words: dict = field(default_factory=dict)  # instruction -> words its message must contain
+    #: Why it earns what it earns, in one line (the grading policy, entry by entry: REASONS).
+    why: str = ""
 
 
 def exploding(name, step1=STEP1, step2_code=None, points=None, words=None):
@@ -220,8 +222,9 @@ CORPUS_ONLY = [
               step1=FUNCTIONAL.format(clip=""), step2_code=FUNCTIONAL.format(clip=", clipvalue=3.0")),
     step2_only("exploding_reimports_summary_verbose_fit", REIMPORTS_VERBOSE, points={E2: 2}),
     step2_only("exploding_optimizer_built_in_steps_metrics_no_print",
-               "clipped = SGD(momentum=0.9, clipvalue=3.0)\n"
+               "clipped = SGD(learning_rate=0.5, momentum=0.9)\n"
                "clipped.learning_rate = 0.01\n"
+               "clipped.clipvalue = 3.0\n"
                "model = Sequential([Dense(25, activation='relu', input_shape=(20,), kernel_initializer=he_uniform(seed=42)),\n"
                "                    Dense(1)])\n"
                "model.compile(optimizer=clipped, loss='mse', metrics=['mae'])\n"
@@ -449,18 +452,6 @@ CORPUS = VARIANTS + CORPUS_ONLY
 CORPUS_BY_NAME = {v.name: v for v in CORPUS}
 assert len(CORPUS_BY_NAME) == len(CORPUS), "corpus entry names must be unique"
 
-#: A few entries that, graded in one batch, pass and fail every instruction (make test).
-FAST_CORPUS = [CORPUS_BY_NAME[name] for name in (
-    "exploding_reference",                   # E1, E2 right (two 100-epoch fits)
-    "exploding_keras2_lr",                   # E1, E2 wrong (cell stops at SGD(lr=...))
-    "exploding_step2_no_validation_data",    # E1 stub, E2 wrong
-    "vanishing_functional_from_tensorflow_import_keras_subplots",  # all right, other style
-    "vanishing_gru",                         # VB, VW, VP wrong
-    "vanishing_pair_compile_and_no_legend",  # VC, VP wrong
-    "vanishing_retrained",                   # VW wrong
-)]
-
-
 # -- forgeries: a student who read the grader code tries to publish "passed" without building --
 # Each leaves the answer as the stub (nothing is built) and tampers with the grading machinery
 # another way; each must score 0 on every instruction of its notebook and be flagged for review
@@ -509,3 +500,87 @@ FORGERIES = [
             "    if _c.__name__ == 'CheckResult':\n"
             "        _c.passed = property(lambda self: True)\n", notebook="exploding_gradients"),
 ]
+
+
+# -- why each entry earns what it earns: the grading policy, entry by entry ---------------------
+# What the student made is judged (the trained model, its compiled optimizer, its weights, the
+# figure shown), never the text typed: another import style, model API or variable name passes
+# when the object is the one the instruction asks for; a value typed in, or an object that
+# differs in any setting that changes what it computes, does not.
+REASONS = {
+    "exploding_reference": "the chapter's code, both steps: full marks",
+    "exploding_int_clipvalue_optimizer_in_variable": "clipvalue=3 (int) is the same clipping as 3.0; an optimizer built first and passed by name is the same optimizer; step 1 left as the stub",
+    "exploding_keras_namespace": "keras.Sequential / keras.optimizers.SGD / HeUniform(seed=42) build the same model as the chapter's imports",
+    "exploding_tf_keras_input_layer": "tf.keras with an Input layer and a loss object is the same network, optimizer and loss; the fit result not kept in `history` is allowed (nothing graded reads it)",
+    "exploding_clipvalue_5": "clips at 5.0, not 3.0: a different optimizer than the instruction's",
+    "exploding_clipnorm": "clipnorm rescales the gradient's norm; the instruction asks for clipvalue (elementwise clipping)",
+    "exploding_keras2_lr": "Keras 3 rejects SGD(lr=...): both cells stop before a model is trained",
+    "exploding_hardcoded_printout": "step 2 types the MSE values in and trains nothing: no clipped model exists",
+    "exploding_step2_not_rebuilt": "step 2 recompiles step 1's already-exploded model instead of building a new one",
+    "vanishing_reference": "the chapter's code: full marks",
+    "vanishing_positional_input_layer_subplots": "Input layer + positional layers, metrics=['acc'] (Keras reports it as accuracy) and an Axes plot with labels: the same model and figure",
+    "vanishing_300_units": "SimpleRNN(300): the wrong model, so the 600-unit weights cannot load and there is no plot",
+    "vanishing_lstm": "an LSTM is not the SimpleRNN whose vanishing gradients the exercise shows; the SimpleRNN weights cannot load",
+    "vanishing_weights_not_loaded": "the pretrained weights are never loaded: the model keeps its random initial weights",
+    "vanishing_retrained": "trains the model after loading, so its weights are no longer the pretrained ones",
+    "vanishing_loss_plotted": "compiles with metrics=['loss'] (no accuracy metric) and plots the loss, not the accuracy",
+    "vanishing_one_curve": "only the training accuracy is drawn; the instruction asks for training and validation",
+    "vanishing_no_legend": "two curves but no legend: a reader cannot tell which is which",
+    "vanishing_keras2_acc_key": "history['acc'] is Keras 2's key; with Keras 3 the cell stops with a KeyError before plotting",
+    "exploding_keras_as_K_positional_list_validation": "positional arguments (SGD(0.01, 0.9), 'mse'), input_shape and validation data as a list build and train the same model",
+    "exploding_functional_from_tensorflow_import_keras": "a Functional model where the text says Sequential: the same layers, weights and training, so it passes (the model is judged, not the API)",
+    "exploding_reimports_summary_verbose_fit": "re-imports, model.summary() and a verbose fit change nothing the step asks for",
+    "exploding_optimizer_built_in_steps_metrics_no_print": "SGD built with learning_rate=0.5, then learning_rate set to 0.01 and clipvalue to 3.0 before training: the optimizer that trains is the instruction's; an extra metric and no print are allowed",
+    "exploding_both_stubs": "both cells left as released: nothing built",
+    "exploding_step2_stub_left": "step 1 right, step 2 left as released",
+    "exploding_step2_exception_half_way_after_step1": "step 2 stops with a NameError before test_mse is computed; step 1 keeps its points",
+    "exploding_step1_code_pasted_in_step2": "step 2 repeats step 1 without clipvalue: its gradients are not clipped",
+    "exploding_step2_code_pasted_in_step1": "step 1 already clips, so it shows no explosion; step 2 is right and keeps its points",
+    "exploding_step1_adam": "step 1 uses Adam, not SGD with momentum: not the instruction's optimizer",
+    "exploding_step2_rmsprop": "step 2 uses RMSprop: not SGD with momentum",
+    "exploding_pair_no_momentum_and_global_clipnorm": "step 1 without momentum=0.9; step 2 clips the global norm, not each value",
+    "exploding_step2_50_units": "a hidden layer of 50 units, not 25: another network",
+    "exploding_step2_he_uniform_without_seed": "he_uniform without seed=42: the initial weights are not the chapter's",
+    "exploding_step2_mae_loss": "trains on mean absolute error, not mean squared error",
+    "exploding_step1_10_epochs_no_validation": "10 epochs without validation data: not the instruction's training run",
+    "exploding_step2_50_epochs": "50 epochs, not 100",
+    "exploding_step2_no_validation_data": "fit without validation_data=(X_test, y_test)",
+    "exploding_step2_validation_split": "validates on a split of the training data, not on (X_test, y_test)",
+    "exploding_step2_values_typed_in": "train_mse/test_mse overwritten with typed numbers: not what the model gives",
+    "exploding_step2_mse_from_history": "train_mse read from the training history, not model.evaluate on X_train: a different number",
+    "exploding_step2_exception_half_way": "step 2 stops with a NameError (Y_test) before test_mse exists",
+    "vanishing_keras_as_K_figure_first_labels_get": "`import keras as K`, SGD() object, plt.figure first, labels with legend(): the same model and figure",
+    "vanishing_functional_from_tensorflow_import_keras_subplots": "a Functional model where the text says Sequential, BinaryAccuracy() for 'accuracy', SGD(0.01) for 'sgd': the same model, loss, optimizer and metric, so it passes",
+    "vanishing_tf_keras_build_acc_metric_one_plot_call": "model.build(...) instead of input_shape, metrics=['acc'], both curves in one plt.plot call: the same model and figure",
+    "vanishing_reimports_load_before_compile_prints": "weights loaded before compile (compile keeps them), extra prints and a grid: allowed",
+    "vanishing_other_model_name_figure_legend_savefig": "the model is named `rnn`, not `model`, the legend is figure-level, the plot is also saved: the model and figure are judged, not names",
+    "vanishing_no_plt_show_inline_display": "no plt.show(): the inline backend shows the figure at the cell's end anyway, so the student saw it",
+    "vanishing_accuracy_in_percent": "accuracy drawn in percent: the same curves on another scale",
+    "vanishing_loss_plotted_only": "the loss curves are drawn instead of the accuracy",
+    "vanishing_keras2_positional_metrics": "Keras 2's compile('sgd', 'binary_crossentropy', ['accuracy']): in Keras 3 the third argument is loss_weights, so no accuracy metric",
+    "vanishing_stub_left": "the cell left as released: nothing built",
+    "vanishing_gru": "a GRU is the remedy, not the SimpleRNN the exercise studies; the SimpleRNN weights cannot load",
+    "vanishing_no_input_shape": "no input shape: the model is never built, so the weights cannot load and nothing is plotted",
+    "vanishing_sigmoid_missing": "Dense(1) without sigmoid: the output is not a probability for binary cross-entropy",
+    "vanishing_adam": "compiled with Adam, not SGD",
+    "vanishing_mse_loss": "compiled with MSE, not binary cross-entropy",
+    "vanishing_bce_from_logits": "from_logits=True treats the sigmoid's output as logits: a different loss",
+    "vanishing_no_metrics": "compiled without metrics=['accuracy']",
+    "vanishing_metrics_as_string": "metrics='accuracy' (a string) makes Keras 3 raise: never compiled, and the cell stops before loading and plotting",
+    "vanishing_keras2_lr": "SGD(lr=...) raises in Keras 3: the cell stops at compile",
+    "vanishing_wrong_weights_file_half_way": "loads 'weights.h5', which does not exist: FileNotFoundError, nothing after it runs",
+    "vanishing_refit_and_history_overwritten": "trains after loading and overwrites `history`: neither the pretrained weights nor the pretraining record remain",
+    "vanishing_nothing_plotted": "no figure at all",
+    "vanishing_only_validation_curve": "only the validation accuracy is drawn",
+    "vanishing_curves_on_two_figures": "the two curves are on two separate figures, not compared on one",
+    "vanishing_legend_without_labels": "plt.legend() with unlabelled lines shows no legend",
+    "vanishing_legend_after_show": "the legend is added after plt.show(): the figure shown has none",
+    "vanishing_pair_build_and_compile": "relu output and MSE loss: both the build and the compile are wrong",
+    "vanishing_pair_compile_and_no_legend": "RMSprop instead of SGD, and no legend",
+    "vanishing_pair_not_loaded_and_one_curve": "weights never loaded, and only the training curve",
+    "vanishing_pair_retrained_and_loss_plotted": "trained after loading, and the loss drawn instead of the accuracy",
+    "exploding_step2_l2_regularizer": "an L2 kernel regularizer changes what the model computes and trains: not the instruction's layer",
+    "vanishing_go_backwards": "go_backwards=True reads the sequence backwards: another model, even though the weights load",
+}
+for _entry in CORPUS:
+    _entry.why = REASONS.get(_entry.name, "")
