@@ -70,7 +70,14 @@ def test_same_scores_as_stock_nbgrader_and_failures_stay_with_their_student(rele
 
     run = verbs.grade(course=ours, assignment=ASSIGNMENT, workers=2)
     assert not run.errors, run.errors
-    assert cells(ours) == cells(stock)
+    # stock nbgrader stops a submission at its first broken notebook (scores left empty);
+    # ours grades each notebook on its own and gives a broken one 0 (issue 18)
+    broken = {"erin_broken_json", "frank_kernel_dies"}
+    ours_cells, stock_cells = cells(ours), cells(stock)
+    assert {s: v for s, v in ours_cells.items() if s not in broken} == \
+        {s: v for s, v in stock_cells.items() if s not in broken}
+    for student in broken:
+        assert all(v[0] == 0 for v in ours_cells[student][1].values()), ours_cells[student]
 
     by_student = {r.student: r for r in run.graded}
     assert set(by_student) == {"alice", "bob", "carol", "dan_one_notebook", "erin_broken_json",
@@ -78,9 +85,11 @@ def test_same_scores_as_stock_nbgrader_and_failures_stay_with_their_student(rele
     assert by_student["alice"].score == 9 and by_student["alice"].outcome == "graded"
     assert by_student["dan_one_notebook"].outcome == "graded"  # the missing notebook scores 0
     assert by_student["dan_one_notebook"].score == 4
-    for student, words in (("erin_broken_json", "json"), ("frank_kernel_dies", "kernel")):
-        record = by_student[student]
-        assert record.outcome == "failed" and words in record.reason.lower(), record
+    erin, frank = by_student["erin_broken_json"], by_student["frank_kernel_dies"]
+    # erin's vanishing notebook is graded beside her broken exploding one
+    assert erin.outcome == "graded" and any("json" in p.lower() for p in erin.problems), erin
+    assert frank.outcome == "failed" and "kernel" in frank.reason.lower(), frank
+    for record in (erin, frank):
         assert (ours / record.log).is_file() and (ours / record.log).stat().st_size > 0
     # the summary names the failures and where to read more
     assert "erin_broken_json" in run.summary_text and "frank_kernel_dies" in run.summary_text
@@ -100,6 +109,7 @@ def _carols(course: Path, n: int) -> list[str]:
     return names
 
 
+@pytest.mark.timeout(30 * 60)
 def test_killed_half_way_then_run_again_grades_only_the_rest(released_course):
     """Killed while grading, does the next run grade only what was not finished, and then
     only a submission whose files changed?"""
@@ -286,17 +296,18 @@ HOSTILE = {
     # each process stays below its own 4 GiB address space; together they pass 4 GiB
     "h5_memory_children": "import subprocess, sys, time\n"
                           "kids = [subprocess.Popen([sys.executable, '-c', \"b = b'x' * (900 << 20)\\n"
-                          "import time\\ntime.sleep(120)\"]) for _ in range(6)]\ntime.sleep(120)\n",
+                          "import time\\ntime.sleep(3600)\"]) for _ in range(6)]\ntime.sleep(3600)\n",
     # below Python's sys.stdout: must reach neither the notebook uncapped nor the grader's stdout
     "h6_fd_flood": "import os\nfor i in range(300_000):\n    os.write(1, b'fd flood %d\\n' % i)\n",
 }
 
 
+@pytest.mark.timeout(60 * 60)
 def test_hostile_class_is_contained_and_honest_students_grade_as_in_a_clean_run(
         released_course, tmp_path, capfd):
-    """Is each hostile submission stopped in seconds with 0 for what it broke (the fork bomb
-    with its reason), while every honest student graded in the same batch gets exactly the
-    scores and messages of a clean run?"""
+    """Is each hostile submission stopped by the limit it meets (not by a cell or notebook
+    timeout), with 0 for what it broke and the reason or the limit named, while every honest
+    student graded in the same batch gets exactly the scores and messages of a clean run?"""
     from graders.grading.runner import collect
     from graders.instructions import for_notebook
     from variants import BY_NAME
@@ -312,9 +323,7 @@ def test_hostile_class_is_contained_and_honest_students_grade_as_in_a_clean_run(
         for course in (released_course, clean):
             write_submission(course / "submitted" / f"h{i + 1}_honest" / ASSIGNMENT, honest)
 
-    started = time.monotonic()
     run = verbs.grade(course=released_course, assignment=ASSIGNMENT)
-    took = time.monotonic() - started
     clean_run = verbs.grade(course=clean, assignment=ASSIGNMENT)
     assert not run.errors and not clean_run.errors
     records = {r.student: r for r in run.graded}
@@ -322,7 +331,14 @@ def test_hostile_class_is_contained_and_honest_students_grade_as_in_a_clean_run(
     assert bomb.outcome == "failed" and "more than 256 processes" in bomb.reason, bomb
     for name in HOSTILE:
         assert not records[name].score, records[name]
-    assert took < 300, took  # nothing ran until a cell timeout (600 s)
+    # each was stopped by its limit, none ran until a cell timeout (600 s) or the notebook's
+    for name in HOSTILE:
+        record = records[name]
+        log = (released_course / record.log).read_text()
+        for timeout in ("CellTimeoutError", "timed out", "ran longer than"):
+            assert timeout not in log, (name, timeout)
+        assert not any(words in (record.reason or "") for words in (
+            "time limit", "ran longer than")), record  # batch.py's words for a timeout
     children = records["h5_memory_children"]
     assert children.outcome == "failed" and "4 GiB memory limit" in children.reason, children
     # limits met without the kernel being stopped are named too
@@ -351,11 +367,36 @@ def test_hostile_class_is_contained_and_honest_students_grade_as_in_a_clean_run(
     assert not list(released_course.rglob("fill*.bin"))
 
 
+def _kernels_under(pid: int) -> list[int]:
+    """Pids of the grading kernels (ipykernel inside the sandbox) descending from ``pid``."""
+    children = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():  # self, thread-self, sys, ...
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (ValueError, OSError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], list(children.get(pid, []))
+    while todo:
+        child = todo.pop()
+        try:
+            if b"kernelapp" in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.append(child)
+        except OSError:
+            continue
+        todo += children.get(child, [])
+    return found
+
+
+@pytest.mark.timeout(30 * 60)
 def test_a_worker_killed_mid_submission_is_replaced_and_the_submission_graded(
         released_course, dask_cluster):
     """When the worker process executing a submission dies (SIGKILL, an out-of-memory kill of
-    the worker itself), does Dask hand the submission to a worker again (the nanny restarts
-    the dead one) so that the run ends with every student graded, none failed?"""
+    the worker itself) while its kernel runs the student's notebook, does Dask hand the
+    submission to another worker (the nanny restarts the dead one under a new address) so
+    that the run ends with every student graded, none failed?"""
     import threading
 
     from distributed import Client
@@ -366,20 +407,25 @@ def test_a_worker_killed_mid_submission_is_replaced_and_the_submission_graded(
     grading = threading.Thread(target=lambda: result.update(run=verbs.grade(
         course=course, assignment=ASSIGNMENT, scheduler=dask_cluster)))
     grading.start()
-    killed = None
+    killed = None  # (address, pid) of the worker killed while its kernel ran
     with Client(dask_cluster, timeout="30s") as client:
-        deadline = time.monotonic() + 120
-        while killed is None and time.monotonic() < deadline:
+        deadline = time.monotonic() + 600  # generous: only a kernel never started fails here
+        while killed is None and time.monotonic() < deadline and grading.is_alive():
             busy = [address for address, keys in client.processing().items() if keys]
-            if busy:
-                time.sleep(3)  # the kernel is running the student's notebook by now
-                pids = client.run(os.getpid, workers=busy[:1])
-                killed = pids[busy[0]]
-                os.kill(killed, signal.SIGKILL)
+            pids = client.run(os.getpid, workers=busy) if busy else {}
+            for address, pid in pids.items():
+                if _kernels_under(pid):  # this worker's kernel runs the notebook now
+                    os.kill(pid, signal.SIGKILL)
+                    killed = address, pid
+                    break
             time.sleep(0.2)
-    grading.join(timeout=600)
-    assert killed, "no worker ever picked up the submission"
+    grading.join(timeout=1200)
+    assert killed, "no worker was ever seen running a kernel for the submission"
+    assert not grading.is_alive(), "the run never ended after the worker was killed"
     run = result["run"]
     assert not run.errors, run.errors
-    record = run.graded[0]
+    [record] = run.graded
     assert record.outcome == "graded" and record.score == 4, record
+    # graded by another worker: the killed one's attempt was interrupted, not its result kept
+    assert record.worker and record.worker != killed[0], (record.worker, killed)
+    assert Store(course, ASSIGNMENT).read("bob").worker == record.worker

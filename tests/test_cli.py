@@ -25,10 +25,11 @@ def test_not_a_notebook_or_wrong_name_is_refused_clearly(tmp_path):
     broken.write_text("{ this is not json")
     with pytest.raises(NotGradable, match="not a readable Jupyter notebook"):
         grade_notebook(broken)
-    renamed = tmp_path / "exploding_gradients (1).ipynb"
-    renamed.write_text((RELEASE / "exploding_gradients.ipynb").read_text())
+    # (a renamed copy, "exploding_gradients (1).ipynb", is graded: tests/test_bad_input.py)
+    other = tmp_path / "homework.ipynb"
+    other.write_text((RELEASE / "exploding_gradients.ipynb").read_text())
     with pytest.raises(NotGradable, match="Keep the released file name"):
-        grade_notebook(renamed)
+        grade_notebook(other)
 
 
 def test_check_refuses_a_broken_file_without_a_traceback(tmp_path, capsys):

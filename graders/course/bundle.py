@@ -38,6 +38,11 @@ PYPROJECT = REPO / "pyproject.toml"
 #: Timestamp of every zip entry (the zip format cannot store dates before 1980).
 ZIP_DATE = (2020, 1, 1, 0, 0, 0)
 
+#: The Pythons the bundle promises students (its README) and the autograder images use: every
+#: pin of the lock installs on the first release of each (tests/test_pins.py: 3.11.0 is
+#: Ubuntu 22.04's python3.11 on Gradescope, Debian 12 has 3.11.2).
+PYTHONS = ("3.11", "3.12", "3.13")
+
 #: tensorflow-cpu has wheels for Linux x86_64 only (this is also Colab); everywhere else
 #: (macOS on Apple silicon, Windows, Linux on ARM) the standard ``tensorflow`` build runs on CPU.
 TF_CPU_MARKER = 'sys_platform == "linux" and platform_machine == "x86_64"'
@@ -225,8 +230,8 @@ this folder together: the notebooks load the data and the pretrained weights nex
 
 ## 1. Install (once)
 
-Python 3.11 to 3.13, 64-bit, on Linux, macOS (Apple silicon) or Windows. In a terminal, in
-this folder:
+Python {PYTHONS[0]} to {PYTHONS[-1]} (any release of them, {PYTHONS[0]}.0 included), 64-bit, on Linux,
+macOS (Apple silicon) or Windows. In a terminal, in this folder:
 
 ```sh
 python -m venv .venv
@@ -269,9 +274,11 @@ Save the notebooks, then, in this folder:
 rnn-course check {files}
 ```
 
-It runs each saved notebook from the top in
-a fresh kernel with the autograder's own checks and prints, per instruction, *passed* or the
-mistake it found, and anything that would stop a notebook from being graded as you expect.
+It runs each saved notebook from the top in a fresh kernel with the autograder's own checks
+and prints, per instruction, *passed* or the mistake it found, and anything that would stop a
+notebook from being graded as you expect. Its first line says which kernel it used: the
+autograder's sandbox (bubblewrap) where it runs on your machine (Linux with bubblewrap, e.g.
+`sudo apt install bubblewrap`), otherwise a plain local kernel. Both give the same verdict.
 
 ## 4. Submit
 

@@ -9,8 +9,8 @@ files under ``grading/<assignment>/`` that the summary names.
 from __future__ import annotations
 
 import argparse
+import os
 import runpy
-import shutil
 import sys
 from pathlib import Path
 
@@ -69,7 +69,9 @@ class Progress:
             line = (f"[{self.done}/{self.total}] {record.student}: {record.outcome}"
                     + (f" {record.score:g}/{record.max_score:g}" if record.score is not None else "")
                     + (f" in {record.seconds:.0f} s" if record.seconds else "")
-                    + (f" ({record.reason})" if record.reason else ""))
+                    + (f" ({record.reason})" if record.reason else "")
+                    + "".join(f"\n    ! {problem}" for problem in record.problems
+                              if record.outcome != "failed"))
         else:
             self.failed += 1
             line = f"[{self.done}/{self.total}] {info['student']}: not graded ({info['reason']})"
@@ -145,23 +147,54 @@ def cmd_summary(args) -> int:
     return 0
 
 
+#: The one line `rnn-course check` prints about the kernel it runs the notebooks in.
+KERNEL_SANDBOX = "Kernel: the bubblewrap sandbox ({reason}; {spec})."
+KERNEL_PLAIN = ("Kernel: a plain local kernel, because the sandbox can't run here ({reason}). "
+                "Same checks, same verdict.")
+KERNEL_ASKED = "Kernel: a plain local kernel (--no-sandbox). Same checks, same verdict."
+
+
+def choose_kernel(no_sandbox: bool = False) -> bool:
+    """Which kernel `rnn-course check` runs notebooks in (True: the sandbox), said in one line.
+
+    The sandbox where it really runs (:func:`graders.grading.sandbox.probe` starts a process
+    in it; ``RNN_COURSE_SANDBOX=on|off`` forces the choice), with its kernel spec installed on
+    first use; otherwise a plain local kernel with the same checks."""
+    from ..grading import sandbox
+
+    if no_sandbox:
+        print(KERNEL_ASKED)
+        return False
+    status = sandbox.probe()
+    if status.works:
+        try:
+            spec = sandbox.ensure_kernelspec()
+        except (OSError, sandbox.SandboxError) as exc:
+            if os.environ.get(sandbox.ENV_SANDBOX, "").strip().lower() == "on":
+                raise
+            status = sandbox.SandboxStatus(False, f"its kernel spec could not be installed: {exc}")
+    if not status.works:
+        print(KERNEL_PLAIN.format(reason=status.reason))
+        return False
+    print(KERNEL_SANDBOX.format(reason=status.reason, spec=spec))
+    return True
+
+
 def cmd_check(args) -> int:
     """A student's self-check: the autograder's verdict on one notebook, offline."""
-    import os
-
     from ..grading.runner import NotGradable, grade_notebook
-    from ..grading.sandbox import GRADING_ENV
+    from ..grading.sandbox import GRADING_ENV, SandboxError
 
     if os.environ.get(GRADING_ENV):
         print("rnn-course check: not run here: this notebook is itself being graded (a "
               "`!rnn-course check` cell would grade it again, and again). Run it in a terminal, "
               "or in a cell of another notebook.")
         return 0
-    sandboxed = not args.no_sandbox
-    if sandboxed and not (shutil.which("bwrap") and shutil.which("prlimit")):
-        print("bubblewrap is not installed here: running your notebook in a plain local kernel "
-              "(same checks, same verdict).")
-        sandboxed = False
+    try:
+        sandboxed = choose_kernel(args.no_sandbox)
+    except SandboxError as exc:  # RNN_COURSE_SANDBOX=on and the sandbox does not work here
+        print(f"rnn-course check: {exc}")
+        return 2
     code = 0
     for path in args.notebooks:
         try:
@@ -272,7 +305,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="e.g. exploding_gradients.ipynb")
     s.add_argument("--timeout", type=int, default=600, help="seconds allowed per cell")
     s.add_argument("--no-sandbox", action="store_true",
-                   help="run in a plain local python3 kernel instead of the sandbox")
+                   help="run in a plain local python3 kernel instead of the sandbox (by default "
+                   "the sandbox is used where it really runs: RNN_COURSE_SANDBOX=on|off forces "
+                   "the choice)")
     s.set_defaults(func=cmd_check)
 
     s = sub.add_parser("data", help="build the data, pretrained weights and manifest "

@@ -53,7 +53,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -62,6 +61,7 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
+from ..grading.names import released_name as _released_name
 from ..instructions import NOTEBOOKS, for_notebook
 from ..kernel.hints import HINTS
 from ..kernel.result import CheckResult
@@ -199,25 +199,16 @@ def autograder_zip(*, course: str | Path, assignment: str, to: str | Path) -> Pa
 
 
 # ----------------------------------------------------------------------------- submission
-_COPY_SUFFIX = re.compile(r"(\s*\(\d+\)|\s*[-_]\s*\d+|\s*-?\s*copy(\s*\d+)?)+$", re.IGNORECASE)
-
-
 def released_name(filename: str, notebooks: tuple[str, ...] = NOTEBOOKS) -> str | None:
-    """The released notebook an uploaded file is, or None.
+    """The released notebook (its name without ``.ipynb``) an uploaded file is, or None: the
+    package's one renaming rule (:func:`graders.grading.names.released_name`).
 
     Case does not matter, nor a browser's or LMS's copy marker: ``exploding_gradients (1).ipynb``,
     ``Exploding_Gradients-2.ipynb`` and ``exploding gradients copy.ipynb`` are
     ``exploding_gradients``.
     """
-    path = PurePath(filename)
-    if path.suffix.lower() != ".ipynb":
-        return None
-    stem = path.stem.strip().lower()
-    for candidate in (stem, _COPY_SUFFIX.sub("", stem).strip()):
-        candidate = re.sub(r"[\s-]+", "_", candidate)
-        if candidate in notebooks:
-            return candidate
-    return None
+    name = _released_name(str(PurePath(filename).name), [f"{n}.ipynb" for n in notebooks])
+    return name[:-len(".ipynb")] if name else None
 
 
 @dataclass

@@ -105,6 +105,9 @@ class NotebookReport:
     student_plots: list[Plot] = field(default_factory=list)
     expected_plot: Plot | None = None
     expected_plot_problem: str | None = None
+    #: What batch grading found about this notebook's file (it could not be graded, or was
+    #: graded under its released name): the grading record's ``problems``.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def points(self) -> float:
@@ -261,9 +264,29 @@ def _unreadable_rows(student: str, instructions: list[Instruction], scores: _Sco
     return rows
 
 
+def notes_about(notebook: str, problems: list[str]) -> list[str]:
+    """The problems of a grading record about ``notebook`` (its file could not be graded, or
+    was graded under its released name)."""
+    name = f"{notebook}.ipynb"
+    return [p for p in problems if p.startswith(f"{name}:") or p.endswith(f" {name} (its "
+            f"released name)") or f"another copy of {name}" in p]
+
+
+def _record_problems(course: Path, assignment: str) -> dict[str, list[str]]:
+    """Each student's grading record's problems (``grade``'s records), by student."""
+    from ..grading.records import Store
+
+    try:
+        return {r.student: list(r.problems or []) for r in Store(course, assignment).all()}
+    except OSError:
+        return {}
+
+
 def build_report(*, course: Path, student: str, notebook: str, assignment: str = ASSIGNMENT,
-                 gradebook: Path | None = None, _scores: _Scores | None = None) -> NotebookReport:
-    """The rows and plots of one student's notebook; never raises for a bad notebook."""
+                 gradebook: Path | None = None, _scores: _Scores | None = None,
+                 notes: list[str] | None = None) -> NotebookReport:
+    """The rows and plots of one student's notebook; never raises for a bad notebook.
+    ``notes``: the grading record's problems, of which those about this notebook are shown."""
     import nbformat
 
     from ..grading.runner import collect
@@ -275,7 +298,8 @@ def build_report(*, course: Path, student: str, notebook: str, assignment: str =
         student_dir = course / "autograded" / student / assignment
         path = student_dir / f"{notebook}.ipynb"
         report = NotebookReport(student, assignment, notebook, [],
-                                has_plot_section=PLOT_INSTRUCTION in {i.id for i in instructions})
+                                has_plot_section=PLOT_INSTRUCTION in {i.id for i in instructions},
+                                notes=notes_about(notebook, notes or []))
         try:
             if not path.is_file():
                 raise FileNotFoundError(
@@ -428,6 +452,9 @@ _SECTION = """\
     <span class="rr-count">{{ r.passed }} of {{ r.rows|length }} instructions passed</span>
   </div>
 </div>
+{% for note in r.notes %}
+<div class="rr-alert rr-error" role="note">{{ note }}</div>
+{% endfor %}
 {% if r.unreadable %}
 <div class="rr-alert rr-error" role="alert"><b>Your graded notebook could not be read:</b> {{ r.unreadable }}. Ask your instructor to look at it.</div>
 {% endif %}
@@ -595,6 +622,7 @@ def write_reports(*, course: Path, assignment: str = ASSIGNMENT, student: str | 
     if not students:
         log.warning("no student has an autograded or submitted %s in %s", assignment, course)
     written = []
+    problems = _record_problems(course, assignment)
     scores = _Scores(db_url or (Path(gradebook) if gradebook else course / "gradebook.db"),
                      assignment)
     try:
@@ -602,7 +630,8 @@ def write_reports(*, course: Path, assignment: str = ASSIGNMENT, student: str | 
             for notebook in NOTEBOOKS:
                 try:
                     report = build_report(course=course, student=sid, notebook=notebook,
-                                          assignment=assignment, _scores=scores)
+                                          assignment=assignment, _scores=scores,
+                                          notes=problems.get(sid))
                     written.append(write_report(report, course=course))
                 except Exception:
                     log.exception("the report of %s/%s could not be written", sid, notebook)

@@ -48,7 +48,7 @@ from ..grading.records import OUTCOMES, write_atomically
 #: The keys of one student's record, as the batch grader writes it.
 RECORD_KEYS = ("student", "assignment", "outcome", "reason", "score", "max_score", "cells",
                "seconds", "finished", "previous_score", "log", "package_version",
-               "data_manifest")
+               "data_manifest", "problems")
 #: Known outcomes, in the order they are reported (the records' own list).
 #: Outcomes whose score counts in the statistics (flagged submissions were graded).
 SCORED = ("graded", "flagged")
@@ -150,7 +150,8 @@ class Summary:
     slowest: list[Timing]
     #: Submissions whose score changed since their previous grading, by student.
     changed: list[Change]
-    #: Total and mean grading wall time over the submissions that report one (None if none).
+    #: Total and mean grading time over the submissions that report one (None if none): the
+    #: work, summed over submissions graded side by side (not the run's wall time).
     total_seconds: float | None
     mean_seconds: float | None
     #: Submissions without a wall time.
@@ -165,6 +166,11 @@ class Summary:
     #: Submissions whose kernel met a limit without being stopped (MemoryError, output or
     #: disk cap), with the limits met; a stopped kernel is in ``failed`` with its reason.
     limited: list[Problem] = field(default_factory=list)
+    #: Submissions graded although a notebook could not be (it scores 0) or a file was graded
+    #: under its released name: the record's ``problems``, per notebook.
+    partial: list[Problem] = field(default_factory=list)
+    #: Wall time of the grading run this summary follows (None: no run, e.g. ``summary``).
+    wall_seconds: float | None = None
 
     @property
     def mixed(self) -> bool:
@@ -238,7 +244,8 @@ def _bins(scores: list[float], max_score: float | None) -> list[Bin]:
 
 
 def build_summary(*, records: Iterable[Mapping[str, Any]], assignment: str,
-                  labels: Mapping[str, str] | None = None) -> Summary:
+                  labels: Mapping[str, str] | None = None,
+                  wall_seconds: float | None = None) -> Summary:
     """Summarise the per-student ``records`` of one run of ``assignment``.
 
     ``labels`` maps cell keys (``"<notebook>/<grade cell id>"``) to titles shown instead of
@@ -321,6 +328,10 @@ def build_summary(*, records: Iterable[Mapping[str, Any]], assignment: str,
         notes=notes,
         limited=sorted((Problem(str(r["student"]), "; ".join(map(str, r["limits"])), r.get("log"))
                         for r in chosen if r.get("limits")), key=lambda p: p.student),
+        partial=sorted((Problem(str(r["student"]), "; ".join(map(str, r["problems"])), r.get("log"))
+                        for r in chosen if r.get("problems") and r["outcome"] in SCORED),
+                       key=lambda p: p.student),
+        wall_seconds=wall_seconds,
     )
 
 
@@ -452,6 +463,11 @@ def render_text(summary: Summary, png_path: str | os.PathLike | None = None) -> 
         out.append("")
         out.append(f"Flagged for review ({len(s.flagged)})")
         out.extend(_problem_lines(s.flagged, _TEXT_FLAGGED, with_log=False))
+    if s.partial:
+        out.append("")
+        out.append(f"Graded, with notes per notebook ({len(s.partial)}): a notebook that could "
+                   f"not be graded scores 0, a renamed one is graded under its released name")
+        out.extend(_problem_lines(s.partial, _TEXT_FAILED, with_log=True))
     if s.limited:
         out.append("")
         out.append(f"Kernel limits met ({len(s.limited)}): graded, but their code hit a limit")
@@ -466,7 +482,10 @@ def render_text(summary: Summary, png_path: str | os.PathLike | None = None) -> 
         out.append("Changed scores: none")
     if s.slowest:
         out.append(_fit("Slowest: ", [f"{t.student} {_duration(t.seconds)}" for t in s.slowest]))
-    time = f"Time: {_duration(s.total_seconds)} in total, {_duration(s.mean_seconds)} per submission"
+    time = (f"Time: {_duration(s.total_seconds)} of work, {_duration(s.mean_seconds)} per "
+            f"submission")
+    if s.wall_seconds is not None:
+        time += f"; this run took {_duration(s.wall_seconds)}"
     if s.n_untimed:
         time += f" ({s.n_untimed} without a time)"
     out.append(time)
@@ -492,9 +511,11 @@ def to_json(summary: Summary) -> dict[str, Any]:
         "failed": [p._asdict() for p in s.failed],
         "flagged": [p._asdict() for p in s.flagged],
         "limits": [p._asdict() for p in s.limited],
+        "problems": [p._asdict() for p in s.partial],
         "slowest": [t._asdict() for t in s.slowest],
         "changed": [c._asdict() for c in s.changed],
-        "seconds": {"total": s.total_seconds, "mean": s.mean_seconds, "untimed": s.n_untimed},
+        "seconds": {"total": s.total_seconds, "mean": s.mean_seconds, "untimed": s.n_untimed,
+                    "wall": s.wall_seconds},
         "package_versions": dict(s.package_versions),
         "data_manifests": dict(s.data_manifests),
         "mixed": s.mixed,

@@ -8,38 +8,24 @@ folders. nbgrader's own apps do the work (``generate_assignment``, ``autograde``
 """
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..grading import coursedir as cdir
-from ..grading.batch import GradeRun, grade_class
+from ..grading.batch import GradeRun, check_released, grade_class
 from ..grading.records import Record, Store
 from ..grading.settings import BatchGrading
+from ..grading.tools import run_nbgrader, tools_env
 
 #: The sample class shipped with the package (right, partly wrong, empty).
 SAMPLES = Path(__file__).resolve().parents[2] / "tests" / "files" / "submissions"
 
 
 def nbgrader_env() -> dict:
-    """nbgrader runs ``alembic`` as a subprocess: this interpreter's bin must be on PATH."""
-    env = dict(os.environ)
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    return env
-
-
-def run_nbgrader(course: Path, *args: str, log: Path | None = None) -> subprocess.CompletedProcess:
-    """Run one nbgrader app in ``course``; its whole output goes to ``log`` when given."""
-    result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course,
-                            env=nbgrader_env(), capture_output=True, text=True)
-    if log is not None:
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with open(log, "a", encoding="utf-8") as f:
-            f.write(f"$ nbgrader {' '.join(args)}\n{result.stdout}{result.stderr}\n")
-    return result
+    """The environment nbgrader runs in: this interpreter's scripts first on PATH."""
+    return tools_env()
 
 
 class VerbError(Exception):
@@ -84,7 +70,7 @@ def grade(*, course: str | Path, assignment: str, students: list[str] | None = N
     class summary (text, JSON, PNG) next to the records; ``run.summary_text`` has it."""
     run = grade_class(course=course, assignment=assignment, students=students,
                       workers=workers, scheduler=scheduler, force=force, progress=progress)
-    text, paths = class_summary(course=course, assignment=assignment)
+    text, paths = class_summary(course=course, assignment=assignment, wall_seconds=run.seconds)
     run.summary_text, run.summary_files = text, paths
     return run
 
@@ -92,13 +78,16 @@ def grade(*, course: str | Path, assignment: str, students: list[str] | None = N
 def records_with_gradebook(*, course: Path, assignment: str) -> list[Record]:
     """Every student of the assignment: their grading record, with the scores as the
     gradebook has them now (manual scores included); students graded by plain nbgrader,
-    without a record, are included as graded."""
+    without a record, are included as graded. A record of a student the gradebook has no
+    submission of (another class's, or one from before the gradebook was recreated) is not
+    shown: ``grade`` grades that student again."""
     from ..grading.gradebook import read_scores
 
     config = cdir.load_config(course)
     store = Store(course, assignment, BatchGrading(config=config).output_dir)
-    records = {r.student: r for r in store.all()}
-    for student, scores in read_scores(cdir.db_url(config), assignment).items():
+    gradebook = read_scores(cdir.db_url(config), assignment)
+    records = {r.student: r for r in store.all() if r.student in gradebook}
+    for student, scores in gradebook.items():
         record = records.get(student)
         if record is None:
             if scores.score is None:
@@ -112,16 +101,20 @@ def records_with_gradebook(*, course: Path, assignment: str) -> list[Record]:
     return [records[s] for s in sorted(records)]
 
 
-def class_summary(*, course: str | Path, assignment: str) -> tuple[str, dict]:
+def class_summary(*, course: str | Path, assignment: str,
+                  wall_seconds: float | None = None) -> tuple[str, dict]:
     """The class summary from the records and the gradebook: its text and the files written
-    (``summary.txt``, ``summary.json``, ``summary.png`` in ``grading/<assignment>/``)."""
+    (``summary.txt``, ``summary.json``, ``summary.png`` in ``grading/<assignment>/``);
+    ``wall_seconds``: the wall time of the grading run it follows, shown beside the work."""
     from .summary import build_summary, instruction_labels, write_summary
 
     course = cdir.find_course(course)
+    check_released(cdir.db_url(cdir.load_config(course)), assignment)
     records = [r.to_dict() for r in records_with_gradebook(course=course, assignment=assignment)]
     store = Store(course, assignment,
                   BatchGrading(config=cdir.load_config(course)).output_dir)
-    summary = build_summary(records=records, assignment=assignment, labels=instruction_labels())
+    summary = build_summary(records=records, assignment=assignment, labels=instruction_labels(),
+                            wall_seconds=wall_seconds)
     paths = write_summary(summary=summary, records=records, directory=store.root)
     return paths["txt"].read_text(encoding="utf-8"), paths
 

@@ -41,7 +41,9 @@ from pathlib import Path
 
 from . import coursedir as cdir
 from .coursedir import files_digest
-from .gradebook import open_gradebook, read_scores, structure_copy
+from .gradebook import (notebook_names, open_gradebook, read_scores, structure_copy,
+                        zero_auto_scores)
+from .names import choose, released_name
 from .records import Record, Store, write_atomically
 from .require_verdict import FLAGGED
 from .replay import FAILED_SUFFIX, execution_only, replaying
@@ -49,6 +51,7 @@ from . import sandbox
 from .sandbox import STDERR_CUT, STOPPED_PREFIX
 from ..kernel.capture import OUTPUT_CUT
 from .settings import BatchGrading, KernelLimits
+from .tools import tools_on_path
 
 log = logging.getLogger(__name__)
 
@@ -112,14 +115,37 @@ def package_version() -> str:
 
 # ----------------------------------------------------------------------------- nbgrader in-process
 def run_autograde(config, assignment: str, student: str) -> dict:
-    """``nbgrader autograde ASSIGNMENT --student STUDENT --force`` in this process.
+    """``nbgrader autograde ASSIGNMENT --student STUDENT --force`` in this process (only the
+    notebook ``CourseDirectory.notebook_id`` when the config names one).
 
-    Returns nbgrader's ``capture_log`` dict: ``success``, ``log`` and, on failure, ``error``.
+    Returns nbgrader's ``capture_log`` dict: ``success``, ``log`` and, on failure, ``error``;
+    plus ``exception``: the first exception raised while preparing or converting a notebook
+    (None when none was), whose message is the reason of the failure.
     """
     from nbgrader.apps.api import NbGraderAPI
+    from nbgrader.utils import capture_log, temp_attrs
 
-    api = NbGraderAPI(coursedir=cdir.coursedir(config), config=config)
-    return api.autograde(assignment, student, force=True, create=True)
+    from .replay import Autograding
+
+    with tools_on_path():  # nbgrader creates a missing gradebook with `alembic` from PATH
+        api = NbGraderAPI(coursedir=cdir.coursedir(config), config=config)
+        with temp_attrs(api.coursedir, assignment_id=assignment, student_id=student):
+            app = Autograding(coursedir=api.coursedir, parent=api)
+            app.force = True
+            app.create_student = True
+            result = capture_log(app)
+    result["exception"] = app.failure
+    return result
+
+
+def one_notebook(config, notebook: str):
+    """A copy of ``config`` that grades only ``notebook`` (nbgrader's
+    ``CourseDirectory.notebook_id``): each notebook is graded on its own, so a broken one
+    costs only itself (nbgrader stops at the first failing notebook of a submission and
+    removes the student's whole autograded folder)."""
+    config = copy.deepcopy(config)
+    config.CourseDirectory.notebook_id = notebook
+    return config
 
 
 @contextlib.contextmanager
@@ -172,34 +198,36 @@ _MEANINGS = {
     "JSONDecodeError": "the notebook is not valid JSON (not saved from Jupyter?)",
     "NotebookValidationError": "the notebook is not a valid Jupyter notebook",
 }
-_EXCEPTION = re.compile(r"^\s*(?:[\w]+\.)*(\w*(?:Error|Exception|Failed))(?::\s*(.*))?$")
-_WORKING_ON = re.compile(r"\[INFO\] (?:Sanitizing|Autograding) (.*?)(?:\.ipynb)?$")
 
 
-def failure_reason(log_text: str) -> str:
-    """Why nbgrader could not grade a submission, from its log: the notebook, what the
-    exception means and the exception itself (nbgrader's own "see the above traceback"
-    wrapper is skipped)."""
-    notebook, found, stopped = None, None, None
-    for line in log_text.splitlines():
-        if STOPPED_PREFIX in line:  # the sandbox's watchdog said why it stopped the kernel
-            stopped = line.split(STOPPED_PREFIX, 1)[1].strip()
-        working = _WORKING_ON.search(line)
-        if working:
-            notebook = os.path.basename(working.group(1))
-        match = _EXCEPTION.match(line)
-        if match and match.group(1) not in ("NbGraderException", "RemoteExecutionFailed"):
-            found = (notebook, match.group(1), (match.group(2) or "").strip())
+def _first_line(text: str) -> str:
+    lines = [ln.strip() for ln in str(text).splitlines() if ln.strip()]
+    return lines[0] if lines else ""
+
+
+def failure_reason(exc: BaseException | None, kernel_log: str = "") -> str:
+    """Why one notebook could not be graded, in one line: the sandbox's watchdog's reason when
+    it stopped the kernel (``kernel_log``: that notebook's kernel stderr), else what the
+    exception means and the exception itself. The student's log keeps the details."""
+    from .replay import RemoteExecutionFailed
+
+    stopped = [line.split(STOPPED_PREFIX, 1)[1].strip()
+               for line in kernel_log.splitlines() if STOPPED_PREFIX in line]
     if stopped:
-        where = f"{found[0]}: " if found and found[0] else (f"{notebook}: " if notebook else "")
-        return f"{where}stopped: {stopped}"
-    if found is None:
-        lines = [ln.strip() for ln in log_text.splitlines() if ln.strip()]
-        return lines[-1][:300] if lines else "unknown error (see the log)"
-    notebook, name, message = found
-    meaning = _MEANINGS.get(name, "grading stopped with an error")
-    where = f"{notebook}: " if notebook else ""
-    return f"{where}{meaning} ({name}: {message[:200]})" if message else f"{where}{meaning} ({name})"
+        return f"stopped: {stopped[-1]}"
+    if exc is None:
+        return "grading stopped with an error (see the student's log)"
+    if isinstance(exc, RemoteExecutionFailed):  # the worker's reason, already one line
+        return _first_line(str(exc))
+    name, message = type(exc).__name__, _first_line(str(exc))[:200]
+    if name == "NotJSONError":  # its message quotes the file: not for a one-line reason
+        if message.endswith(": ''"):
+            return "the notebook is an empty file (0 bytes: saved or uploaded incompletely)"
+        message = message.split(":", 1)[0]
+    timeout = isinstance(exc, TimeoutError) or "Timeout" in name
+    meaning = _MEANINGS.get(name) or (_MEANINGS["TimeoutError"] if timeout else
+                                      "grading stopped with an error")
+    return f"{meaning} ({name}: {message})" if message else f"{meaning} ({name})"
 
 
 def limits_hit(notebooks: dict[str, str], log_text: str, limits) -> list[str]:
@@ -237,9 +265,11 @@ def limits_hit(notebooks: dict[str, str], log_text: str, limits) -> list[str]:
 def execute_submission(bundle: CourseBundle, submission: Submission) -> Execution:
     """Dask task: execute one submission's notebooks with the course's own nbgrader pipeline.
 
-    Runs on a worker, in a private course folder that is removed afterwards. A student's
-    mistake, a crash of the student's kernel or an unreadable notebook comes back as an
-    :class:`Execution` saying so; only a fault of the grading machinery raises.
+    Runs on a worker, in a private course folder that is removed afterwards; each notebook
+    on its own (:func:`one_notebook`), under its released name (a renamed upload is written
+    there under the name :func:`graders.grading.names.choose` gives it). A student's mistake,
+    a crash of the student's kernel or an unreadable notebook comes back as an
+    :class:`Execution` saying so, per notebook; only a fault of the grading machinery raises.
     """
     started = time.perf_counter()
     result = Execution(submission.student, submission.digest, worker=_worker_name())
@@ -250,9 +280,10 @@ def execute_submission(bundle: CourseBundle, submission: Submission) -> Executio
         _write_files(root / "source" / bundle.assignment, bundle.source_files)
         submitted = root / "submitted" / submission.student / bundle.assignment
         submitted.mkdir(parents=True)
-        _write_files(submitted, submission.files)
+        released = notebook_names(f"sqlite:///{root / 'gradebook.db'}", bundle.assignment)
+        files, names = staged_files(submission.files, released)
+        _write_files(submitted, files)
         executed = root / "executed"
-        kernel_log = root / "kernels.log"
 
         config = cdir.load_config(root)
         config.CourseDirectory.root = str(root)
@@ -262,26 +293,42 @@ def execute_submission(bundle: CourseBundle, submission: Submission) -> Executio
         threads = str(bundle.threads_per_kernel)
         env = {k: threads for k in THREAD_VARIABLES} if bundle.threads_per_kernel else {}
         env.update(_placement(bundle.pin_cpus))
-        with environment(env), _stderr_to(kernel_log):
-            outcome = run_autograde(config, bundle.assignment, submission.student)
-
-        log_text = outcome.get("log") or ""
-        if not outcome.get("success") and outcome.get("error"):
-            log_text += "\n" + outcome["error"]
-        kernels = kernel_log.read_text(errors="replace") if kernel_log.exists() else ""
-        log_text += "\n--- kernel output (stderr) ---\n" + kernels if kernels.strip() else ""
-        result.log = log_text
-        for path in sorted(executed.glob("*.ipynb")) if executed.is_dir() else []:
-            result.notebooks[path.stem] = path.read_text(encoding="utf-8")
-        if not outcome.get("success"):
-            reason = failure_reason(log_text)
-            for nb in sorted(submitted.glob("*.ipynb")):
-                if nb.stem not in result.notebooks:
-                    result.failed[nb.stem] = reason
-            if not result.failed:  # failed before any notebook (e.g. unreadable files)
-                result.failed["*"] = reason
+        logs = []
+        for name in names:
+            kernel_log = root / f"kernels-{name}.log"
+            with environment(env), _stderr_to(kernel_log):
+                outcome = run_autograde(one_notebook(config, name), bundle.assignment,
+                                        submission.student)
+            kernels = kernel_log.read_text(errors="replace") if kernel_log.exists() else ""
+            logs.append(f"--- {name}.ipynb ---\n{outcome.get('log') or ''}"
+                        + (f"\n{outcome['error']}" if outcome.get("error") else "")
+                        + (f"\n--- kernel output (stderr) ---\n{kernels}" if kernels.strip()
+                           else ""))
+            path = executed / f"{name}.ipynb"
+            if path.is_file():
+                result.notebooks[name] = path.read_text(encoding="utf-8")
+            if not outcome.get("success") and name not in result.notebooks:
+                result.failed[name] = failure_reason(outcome.get("exception"), kernels)
+        if not names:  # nothing to grade
+            got = ", ".join(sorted(f for f in submission.files if f.endswith(".ipynb"))) or \
+                "no notebook"
+            result.failed["*"] = (f"no notebook of this assignment was submitted ({got}; "
+                                  f"the notebooks are {', '.join(released)})")
+        result.log = "\n".join(logs)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def staged_files(files: dict[str, bytes], released: list[str]) -> tuple[dict[str, bytes], list[str]]:
+    """A submission's files with each renamed notebook under its released name (the copy
+    that is graded; ``timestamp.txt`` and every other file as submitted), and the names of
+    the notebooks to grade (without ``.ipynb``)."""
+    choice = choose(sorted(files), [f"{n}.ipynb" for n in released])
+    # every file but the notebooks' copies (the chosen ones go under their released names)
+    staged = {path: data for path, data in files.items()
+              if os.path.dirname(path) or released_name(path, list(choice.chosen)) is None}
+    staged.update({name: files[path] for name, path in choice.chosen.items()})
+    return staged, [n for n in released if f"{n}.ipynb" in choice.chosen]
 
 
 #: The CPUs this process may use before any pinning (a worker's first task reads them).
@@ -347,7 +394,9 @@ def make_bundle(config, assignment: str, threads_per_kernel: int,
                         threads_per_kernel=threads_per_kernel, pin_cpus=pin_cpus)
 
 
-def _check_assignment(url: str, assignment: str) -> None:
+def check_released(url: str, assignment: str) -> None:
+    """Raise :class:`~coursedir.CourseError` ("release it first") when the gradebook has no
+    ``assignment``."""
     from nbgrader.api import MissingEntry
 
     with open_gradebook(url) as gb:
@@ -394,6 +443,7 @@ class Coordinator:
         self.manifest = bundle.data_manifest()
         self.pipeline = replaying(config)
         self.limits = KernelLimits(config=config)
+        self.notebooks = notebook_names(self.url, assignment)
         # The data files were needed to execute, on the worker; the course's autograded/ (and
         # so feedback/, which nbgrader copies from it) need no copy of them per student.
         self.ignore = list(cdir.coursedir(config).ignore) + sorted(
@@ -418,7 +468,24 @@ class Coordinator:
         config.Autograde.autograde_preprocessors = self.pipeline
         config.ReplayExecution.directory = str(staging)
         config.CourseDirectory.ignore = self.ignore
-        merged = run_autograde(config, self.assignment, student)
+        notes = self._stage_renamed(config, student, staging)
+        names = [n for n in self.notebooks if n in execution.notebooks or n in execution.failed]
+        problems, logs, graded = {}, [], []
+        for name in names:  # each notebook on its own, as on the worker
+            merged = run_autograde(one_notebook(config, name), self.assignment, student)
+            logs.append(f"--- {name}.ipynb ---\n{merged.get('log') or ''}\n"
+                        f"{merged.get('error') or ''}")
+            if merged.get("success"):
+                graded.append(name)
+            else:
+                problems[name] = execution.failed.get(name) or failure_reason(
+                    merged.get("exception"))
+        if not names:  # none to grade: the submission is still the gradebook's, all 0
+            merged = run_autograde(config, self.assignment, student)
+            logs.append(f"{merged.get('log') or ''}\n{merged.get('error') or ''}")
+            zero_auto_scores(self.url, self.assignment, student, self.notebooks)
+        if problems:  # a notebook that could not be graded scores 0 (manual scores stay)
+            zero_auto_scores(self.url, self.assignment, student, sorted(problems))
         shutil.rmtree(staging, ignore_errors=True)
 
         log_path = self.store.log_path(student)
@@ -426,13 +493,14 @@ class Coordinator:
             f"# {student} / {self.assignment}: executed on {execution.worker} in "
             f"{execution.seconds:.1f} s\n{execution.log}\n"
             f"--- nbgrader autograde in the course (scores saved here) ---\n"
-            f"{merged.get('log') or ''}\n{merged.get('error') or ''}\n"))
+            + "\n".join(logs) + "\n"))
 
         scores = read_scores(self.url, self.assignment, [student])[student]
-        if not merged.get("success"):
+        listed = [f"{name}.ipynb: {reason}" for name, reason in problems.items()] + notes
+        if not graded:
             outcome = "failed"
-            reason = next(iter(execution.failed.values()), None) or failure_reason(
-                (merged.get("log") or "") + "\n" + (merged.get("error") or ""))
+            reason = "; ".join(listed) or execution.failed.get("*") or \
+                "no notebook could be graded (see the log)"
         else:
             flags = _flags(self.config, self.assignment, student)
             outcome, reason = ("flagged", "; ".join(flags)) if flags else ("graded", None)
@@ -445,9 +513,33 @@ class Coordinator:
             previous_score=previous if previous is not None else (before.score if before else None),
             log=self.store.relative(log_path), package_version=self.version,
             data_manifest=self.manifest, digest=execution.digest, worker=execution.worker,
-            limits=limits_hit(execution.notebooks, execution.log, self.limits))
+            limits=limits_hit(execution.notebooks, execution.log, self.limits),
+            problems=listed)
         self.store.write(record)
         return record
+
+    def _stage_renamed(self, config, student: str, staging: Path) -> list[str]:
+        """When the student's notebooks are not all under their released names, point
+        nbgrader at a staged copy of the submitted folder with them renamed (``timestamp.txt``
+        kept: late penalties unchanged); the student's own files are never renamed. Returns
+        the notes saying which file was graded as which notebook."""
+        cd = cdir.coursedir(self.config)
+        folder = Path(cd.format_path(cd.submitted_directory, student, self.assignment))
+        files = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+        # the worker's rule (staged_files), from the file names alone: both grade one file
+        choice = choose(files, [f"{n}.ipynb" for n in self.notebooks])
+        if not choice.renamed:
+            return choice.notes
+        staged, _ = staged_files({f: (folder / f).read_bytes() for f in files}, self.notebooks)
+        # a folder laid out as nbgrader's submitted/ (CourseDirectory.submitted_directory is
+        # relative to the course root): <staged>/<student>/<assignment>/
+        root = staging / "submitted"
+        _write_files(root / student / self.assignment, staged)
+        timestamp = folder / "timestamp.txt"
+        if timestamp.is_file():  # same time of modification too (nbgrader reads the text)
+            shutil.copystat(timestamp, root / student / self.assignment / "timestamp.txt")
+        config.CourseDirectory.submitted_directory = os.path.relpath(root, cd.root)
+        return choice.notes
 
 
 @contextlib.contextmanager
@@ -521,17 +613,24 @@ def grade_class(*, course: str | Path, assignment: str, students: list[str] | No
     store = Store(course, assignment, settings.output_dir)
     run = GradeRun()
     url = cdir.db_url(config)
-    with _logging_to(store.root / "grade.log"):
-        _check_assignment(url, assignment)
+    # tools_on_path: nbgrader here and in the LocalCluster's workers (started with this
+    # environment) finds `alembic` whatever PATH the instructor has
+    with _logging_to(store.root / "grade.log"), tools_on_path():
+        check_released(url, assignment)
         shutil.rmtree(store.staging_dir, ignore_errors=True)  # left by a killed run
         todo, last = [], {}
+        # a record counts only for the gradebook it was merged into: one of a student this
+        # gradebook has no submission of (a recreated gradebook, records copied with the
+        # course) is graded again
+        known = set(read_scores(url, assignment))
         for folder in cdir.submitted(config, assignment, students):
             files = folder.files()  # read once: digested here, sent to a worker below
             submission = Submission(folder.student, files, files_digest(files))
             record = store.read(folder.student)
             if record is not None and record.seconds:
                 last[folder.student] = record.seconds
-            if not force and record is not None and record.digest == submission.digest:
+            if not force and record is not None and record.digest == submission.digest \
+                    and folder.student in known:
                 run.skipped.append(folder.student)
             else:
                 todo.append(submission)

@@ -31,7 +31,10 @@ def open_gradebook(db_url: str):
     id would add a "default_course" to the instructor's gradebook as a side effect)."""
     from nbgrader.api import Gradebook
 
-    return Gradebook(db_url, course_id="")
+    from .tools import tools_on_path
+
+    with tools_on_path():  # a new gradebook runs `alembic` from PATH
+        return Gradebook(db_url, course_id="")
 
 
 def cell_key(notebook: str, cell: str) -> str:
@@ -69,6 +72,29 @@ def read_scores(db_url: str, assignment: str,
         for sid in sorted(wanted or ()):
             out.setdefault(sid, StudentScores(sid, None, max_score, {}))
     return out
+
+
+def zero_auto_scores(db_url: str, assignment: str, student: str, notebooks: list[str]) -> None:
+    """Automatic scores 0 for ``notebooks`` of the student's submission (a notebook that could
+    not be graded), as nbgrader does for a notebook never submitted; manual scores stay."""
+    from nbgrader.api import MissingEntry
+
+    with open_gradebook(db_url) as gb:
+        for name in notebooks:
+            try:
+                submitted = gb.find_submission_notebook(name, assignment, student)
+            except MissingEntry:
+                continue
+            for grade in submitted.grades:
+                grade.auto_score = 0
+                grade.needs_manual_grade = False
+        gb.db.commit()
+
+
+def notebook_names(db_url: str, assignment: str) -> list[str]:
+    """The assignment's notebooks (names without ``.ipynb``), as the gradebook has them."""
+    with open_gradebook(db_url) as gb:
+        return [nb.name for nb in gb.find_assignment(assignment).notebooks]
 
 
 def find_score(db_url: str, assignment: str, student: str, notebook: str,

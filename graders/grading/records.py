@@ -18,9 +18,11 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-#: Outcomes of a submission. ``failed``: could not be graded (``reason`` says why; the
-#: student's own doing, not retried unless the files change or --force); ``flagged``: graded,
-#: but the instructor should look (``reason``).
+#: Outcomes of a submission. ``failed``: no submitted notebook could be graded (``reason``
+#: says why; the student's own doing, not retried unless the files change or --force);
+#: ``flagged``: graded, but the instructor should look (``reason``). A submission of which
+#: some notebooks could be graded is ``graded`` (or ``flagged``), with the others in
+#: ``problems``: they score 0.
 OUTCOMES = ("graded", "failed", "flagged")
 
 
@@ -57,6 +59,10 @@ class Record:
     #: Kernel limits the student's code met without being stopped ("<notebook>: the 4G
     #: memory limit (MemoryError)"); a stopped kernel fails its notebook with the reason.
     limits: list = field(default_factory=list)
+    #: What went wrong per notebook while the rest was graded ("exploding_gradients.ipynb: the
+    #: notebook is not valid JSON (...)": it scores 0), and files graded under their released
+    #: name ("exploding_gradients (1).ipynb was graded as exploding_gradients.ipynb").
+    problems: list = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)

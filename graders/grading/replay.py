@@ -27,6 +27,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import nbformat
+from nbgrader.converters.autograde import Autograde
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Unicode
 from traitlets.utils.importstring import import_item
@@ -39,6 +40,28 @@ FAILED_SUFFIX = ".failed.txt"
 
 class RemoteExecutionFailed(RuntimeError):
     """The worker could not execute this notebook; the message says why (for the summary)."""
+
+
+class Autograding(Autograde):
+    """nbgrader's ``Autograde``, keeping the first exception raised while preparing or
+    converting a notebook (``failure``): the reason of a failure is read from the exception
+    where it is raised, not from nbgrader's log ("see the above traceback")."""
+
+    failure = None
+
+    def init_assignment(self, assignment_id, student_id):
+        try:
+            return super().init_assignment(assignment_id, student_id)
+        except Exception as exc:
+            self.failure = self.failure or exc
+            raise
+
+    def convert_single_notebook(self, notebook_filename):
+        try:
+            return super().convert_single_notebook(notebook_filename)
+        except Exception as exc:
+            self.failure = self.failure or exc
+            raise
 
 
 def _notebook_name(resources) -> str:

@@ -71,12 +71,25 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
 
 
 def notebook_name(path: Path) -> str:
-    name = path.stem
-    if name not in NOTEBOOKS:
+    """The released notebook ``path`` is (without ``.ipynb``): its own name, or the name a
+    browser or an LMS renamed it from (``exploding_gradients (1).ipynb``; the one rule,
+    :func:`graders.grading.names.released_name`)."""
+    from .names import released_name
+
+    name = released_name(Path(path).name, [f"{n}.ipynb" for n in NOTEBOOKS])
+    if name is None:
         expected = ", ".join(f"{n}.ipynb" for n in NOTEBOOKS)
-        raise NotGradable(f"{path.name} is not a notebook of this assignment: the graded "
+        raise NotGradable(f"{Path(path).name} is not a notebook of this assignment: the graded "
                           f"notebooks are {expected}. Keep the released file name.")
-    return name
+    return name[:-len(".ipynb")]
+
+
+def renamed_note(path: Path, name: str) -> list[str]:
+    """The note for a file graded under its released name (none when it has that name)."""
+    if Path(path).name == f"{name}.ipynb":
+        return []
+    return [f"{Path(path).name} was graded as {name}.ipynb (its released name): submit it "
+            f"as {name}.ipynb."]
 
 
 def prepare(nb: nbformat.NotebookNode, instructions: list[Instruction]) -> list[str]:
@@ -172,7 +185,7 @@ def grade_notebook(path: str | Path, *, files_from: str | Path | None = None,
     name = notebook_name(path)
     nb = read_notebook(path)
     instructions = for_notebook(name)
-    problems = gradable.problems(nb, instructions)
+    problems = renamed_note(path, name) + gradable.problems(nb, instructions)
     problems += prepare(nb, instructions)
 
     if files_from is None:

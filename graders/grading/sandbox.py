@@ -680,9 +680,7 @@ def install_kernelspec(prefix: str = sys.prefix) -> Path:
     kdir = Path(prefix) / "share" / "jupyter" / "kernels" / KERNEL_NAME
     kdir.mkdir(parents=True, exist_ok=True)
     spec = {
-        # -I: isolated mode, so nothing in the student's cwd can shadow this module.
-        "argv": [os.path.abspath(sys.executable), "-I", str(LAUNCH_SCRIPT),
-                 "run", "-f", "{connection_file}"],
+        "argv": _spec_argv(),
         "display_name": DISPLAY_NAME,
         "language": "python",
         # a SIGINT sent to the kernel's process group would kill bwrap itself
@@ -725,6 +723,105 @@ def kernel_manager(**kwargs):
     from jupyter_client.manager import KernelManager
 
     return KernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=ipc_ip(), **kwargs)
+
+
+def _spec_argv() -> list[str]:
+    # -I: isolated mode, so nothing in the student's cwd can shadow this module.
+    return [os.path.abspath(sys.executable), "-I", str(LAUNCH_SCRIPT), "run", "-f",
+            "{connection_file}"]
+
+
+def _installed_spec_ok() -> bool:
+    """Does Jupyter find a ``rnn-course-sandbox`` kernel spec that runs *this* interpreter's
+    launcher (not another virtualenv's, nor a moved one's)?"""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        spec = KernelSpecManager().get_kernel_spec(KERNEL_NAME)
+    except NoSuchKernel:
+        return False
+    provisioner = spec.metadata.get("kernel_provisioner", {}).get("provisioner_name")
+    return spec.argv[:3] == _spec_argv()[:3] and provisioner == PROVISIONER_NAME
+
+
+def ensure_kernelspec() -> str:
+    """Make sure this interpreter's Jupyter finds the sandbox kernel spec; say where it is.
+
+    ``make install`` and Gradescope's ``setup.sh`` install it; a student who only ran ``pip
+    install -r requirements.txt`` has none. It is installed into the interpreter's prefix (the
+    virtualenv) on first use, or, where that is not writable (a system Python) or another
+    spec of that name shadows it, into a private folder put first on ``JUPYTER_PATH`` for this
+    process only."""
+    if _installed_spec_ok():
+        return "its kernel spec is installed"
+    try:
+        path = install_kernelspec(sys.prefix)
+        if _installed_spec_ok():
+            return f"its kernel spec now installed in {path.parent}"
+    except OSError:
+        pass
+    import hashlib
+
+    # one folder per interpreter and package: two checks from two virtualenvs at once
+    digest = hashlib.sha256(f"{sys.executable}\0{LAUNCH_SCRIPT}".encode()).hexdigest()[:12]
+    private = runtime_dir() / f"jupyter-{digest}"
+    path = install_kernelspec(str(private))
+    data = str(private / "share" / "jupyter")
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(
+        p for p in (data, os.environ.get("JUPYTER_PATH", "")) if p)
+    if not _installed_spec_ok():
+        raise SandboxError(f"the kernel spec {KERNEL_NAME} written to {path} is not found")
+    return f"its kernel spec written for this run to {path.parent}"
+
+
+# --------------------------------------------------------------------------- the probe
+#: ``auto`` (default): use the sandbox where :func:`probe` finds it works; ``off``: never;
+#: ``on``: always, and stop if it does not work. Read by ``rnn-course check``.
+ENV_SANDBOX = "RNN_COURSE_SANDBOX"
+
+
+@dataclass(frozen=True)
+class SandboxStatus:
+    works: bool
+    #: Why not, or how it was decided.
+    reason: str
+
+
+def probe(environ=None, *, switch: str = ENV_SANDBOX, timeout: float = 60) -> SandboxStatus:
+    """Can the sandbox run here? Not only "is bwrap installed": a trivial process is started
+    with the very command line of the kernel (user, pid and network namespaces, the binds,
+    prlimit), which fails where unprivileged user namespaces are off (some distributions,
+    most containers). ``environ[switch]`` (``auto``/``on``/``off``) forces the answer; with
+    ``on``, a sandbox that does not work raises :class:`SandboxError`."""
+    import subprocess
+    import tempfile
+
+    environ = os.environ if environ is None else environ
+    forced = (environ.get(switch) or "auto").strip().lower()
+    if forced == "off":
+        return SandboxStatus(False, f"{switch}=off")
+    try:
+        _require_tools()
+        with tempfile.TemporaryDirectory(prefix="rnn-course-probe-") as tmp:
+            folder = Path(tmp) / "notebook"
+            folder.mkdir()
+            connection = Path(tmp) / "connection.json"
+            connection.write_text(json.dumps({"transport": "ipc", "ip": ipc_ip()}))
+            argv = kernel_command(str(connection), str(folder),
+                                  inner=[sys.executable, "-c", "print('sandbox-ok')"])
+            done = subprocess.run(argv, cwd=folder, capture_output=True, text=True,
+                                  timeout=timeout, stdin=subprocess.DEVNULL)
+        if done.returncode != 0 or "sandbox-ok" not in done.stdout:
+            last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+            raise SandboxError(last)
+    except (SandboxError, OSError, subprocess.SubprocessError) as exc:
+        reason = str(exc).strip().splitlines()[0].rstrip(".") if str(exc).strip() \
+            else type(exc).__name__
+        if forced == "on":
+            raise SandboxError(
+                f"{switch}=on but the sandbox does not work here: {reason}") from None
+        return SandboxStatus(False, reason)
+    return SandboxStatus(True, "bubblewrap works here")
 
 
 # --------------------------------------------------------------------------- selftest

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import verbs
+from ...grading.names import copy_number, released_name  # noqa: F401 - the one rule
 
 CANVAS, MOODLE = "canvas", "moodle"
 LMSES = (CANVAS, MOODLE)
@@ -88,47 +89,6 @@ def slug(text: str) -> str:
     text = "".join(c for c in text if not unicodedata.combining(c)).lower()
     text = _APOSTROPHES.sub("", text)
     return re.sub(r"[^a-z0-9]+", "_", text).strip("_")
-
-
-_COPY_MARKS = [re.compile(p, re.IGNORECASE) for p in (
-    r"\s*\(\d+\)$",         # exploding_gradients (1)   (browsers, Windows)
-    r"\s*-\s*\d+$",         # exploding_gradients-2     (Canvas renames a repeated upload)
-    r"_\d+$",               # exploding_gradients_2
-    r"\s+\d+$",             # exploding_gradients 2     (macOS)
-    r"\s*-?\s*copy$",       # exploding_gradients - Copy
-    r"^copy of\s+",         # Copy of exploding_gradients
-)]
-
-
-def released_name(filename: str, released: list[str]) -> str | None:
-    """The released notebook an uploaded file is a copy of, or None.
-
-    Other case, spaces or hyphens for underscores, and the marks browsers and LMSes add to a
-    repeated file name (``(1)``, ``-2``, ``- Copy``) are accepted; a mark is only taken off
-    when the name without it is a released notebook (a notebook named ``ps2`` stays ``ps2``).
-    """
-    stem, ext = os.path.splitext(os.path.basename(filename))
-    if ext.lower() != ".ipynb":
-        return None
-    names = {os.path.splitext(r)[0].lower(): r for r in released}
-    frontier, seen = [stem], set()
-    while frontier:
-        current = frontier.pop(0)
-        key = re.sub(r"[\s\-]+", "_", current.strip().lower())
-        if key in names:
-            return names[key]
-        seen.add(current)
-        for mark in _COPY_MARKS:
-            shorter = mark.sub("", current)
-            if shorter and shorter != current and shorter not in seen:
-                frontier.append(shorter)
-    return None
-
-
-def copy_number(filename: str) -> int:
-    """2 for ``x-2.ipynb`` or ``x (2).ipynb``: a later copy when nothing else tells."""
-    m = re.search(r"(?:\((\d+)\)|[-_ ](\d+))\s*$", os.path.splitext(filename)[0])
-    return int(m.group(1) or m.group(2)) if m else 0
 
 
 # -- the roster files ------------------------------------------------------------------------
