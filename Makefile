@@ -11,7 +11,7 @@ help:
 	@echo "make demo       set up .venv (pinned), release the assignment, grade the sample class on Dask, summary"
 	@echo "make test       set up .venv (pinned), run the whole test suite (what CI runs)"
 	@echo "make test-fast  the tests that run no whole notebook (a few minutes)"
-	@echo "make corpus     grade the whole corpus of 73 submissions with rnn-course grade, print the table (~15 min)"
+	@echo "make corpus     grade the whole corpus of 73 submissions with rnn-course grade, print the table (~12 min)"
 	@echo "make install    only set up .venv (pinned versions, the rnn-course command, the sandbox kernel)"
 	@echo "make release    regenerate release/ from source/ (nbgrader generate_assignment)"
 	@echo "make clean      remove the virtualenv, gradebook and grading output"

@@ -1,8 +1,9 @@
 """Student submissions written the many ways students write them, right and wrong.
 
 Each variant is the code of solution cells (by ``grade_id``) plus the points expected per
-instruction and words its feedback must contain. Used by the notebook tests (through the runner
-and through real ``nbgrader autograde``) and to make the sample submissions of the demo.
+instruction, words its feedback must contain and why (REASONS). The whole corpus is graded as
+one class by ``rnn-course grade`` (tests/test_corpus.py); a few entries also go through the
+runner of ``rnn-course check`` (tests/test_notebooks.py); some make the demo's sample class.
 """
 from dataclasses import dataclass, field
 
@@ -156,9 +157,9 @@ SAMPLES = {
 }
 
 
-# -- the corpus: every submission above plus more, graded through real nbgrader ---------------
-# (tests/test_corpus.py, python tests/run_corpus.py). VARIANTS above stays the list the runner
-# tests (tests/test_notebooks.py) go through; CORPUS is VARIANTS + the entries below.
+# -- the corpus: every submission above plus more, graded as a class by `rnn-course grade` ------
+# (tests/test_corpus.py, python tests/run_corpus.py). CORPUS is VARIANTS + the entries below;
+# VARIANTS also make the demo's sample class (SAMPLES) and the runner's own tests.
 
 def step2_only(name, code, points=None, words=None):
     """An exploding submission that leaves step 1 as the stub (fast: one 100-epoch fit)."""
