@@ -55,7 +55,7 @@ REPO = HERE.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from graders.course.verbs import nbgrader_env  # noqa: E402
+from graders.grading.tools import tools_env  # noqa: E402
 from graders.grading.batch import THREAD_VARIABLES, environment  # noqa: E402
 from graders.grading.settings import BatchGrading  # noqa: E402
 
@@ -101,7 +101,7 @@ def nbgrader(course: Path, log: Path, *args: str) -> int:
         f.write(f"$ nbgrader {' '.join(args)}\n".encode())
         f.flush()
         return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course,
-                              env=nbgrader_env(), stdout=f, stderr=subprocess.STDOUT).returncode
+                              env=tools_env(), stdout=f, stderr=subprocess.STDOUT).returncode
 
 
 def class_of(n: int) -> dict[str, str]:

@@ -17,15 +17,10 @@ from ..grading import coursedir as cdir
 from ..grading.batch import GradeRun, check_released, grade_class
 from ..grading.records import Record, Store
 from ..grading.settings import BatchGrading
-from ..grading.tools import run_nbgrader, tools_env
+from ..grading.tools import run_nbgrader
 
 #: The sample class shipped with the package (right, partly wrong, empty).
 SAMPLES = Path(__file__).resolve().parents[2] / "tests" / "files" / "submissions"
-
-
-def nbgrader_env() -> dict:
-    """The environment nbgrader runs in: this interpreter's scripts first on PATH."""
-    return tools_env()
 
 
 class VerbError(Exception):
