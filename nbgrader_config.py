@@ -5,7 +5,7 @@ Every nbgrader command run in this folder reads it, plain `nbgrader generate_ass
 """
 import os
 
-from graders.require_verdict import install as require_a_verdict_per_test_cell
+from graders.require_verdict import install as judge_every_test_cell
 from graders.sandbox import configure as use_sandboxed_kernel
 
 c = get_config()  # noqa: F821 - provided by nbgrader's config loader
@@ -31,6 +31,10 @@ c.KernelLimits.memory = "4G"  # per process, and all the kernel's processes toge
 c.KernelLimits.processes = 256  # processes and threads: a fork bomb is stopped at once
 c.KernelLimits.notebook_timeout = 1200  # seconds for a whole notebook (cells: Execute.timeout)
 
-# A test cell scores only if its check really published a verdict (nbgrader alone would give
-# full points to any test cell without an error, e.g. one whose check never ran).
-require_a_verdict_per_test_cell(c)
+# Grades are decided by the judge, in this grading process, never in the student's kernel: fresh
+# probe inputs are written beside each notebook before it runs, the hidden test cells export
+# evidence, and right after nbgrader's Execute the judge replaces every test cell's outputs with
+# its verdict on that evidence (graders/grading/judging.py). The static screen lists notebooks
+# for review; set this to True to also score every instruction of a flagged notebook 0.
+judge_every_test_cell(c)
+c.ScreenTampering.zero_flagged = False

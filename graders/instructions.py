@@ -2,18 +2,20 @@
 nbgrader test cell that grades it, its points and the check that judges it.
 
 A newcomer looking for "who grades the legend of the plot?" starts here and is one hop away:
-``vanishing_plot`` -> :func:`graders.kernel.vanishing.check_vanishing_plot`.
+``vanishing_plot`` -> :func:`graders.judge.vanishing.check_vanishing_plot`. Checks read the
+evidence the test cell exported (:class:`graders.judge.evidence.Evidence`), never the student's
+live objects: they run in the judge, where no student code ran (:mod:`graders.judge`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Callable
 
-from .kernel.exploding import check_exploding_step1, check_exploding_step2
+from .judge.evidence import Evidence
+from .judge.exploding import check_exploding_step1, check_exploding_step2
+from .judge.vanishing import (check_vanishing_build, check_vanishing_compile,
+                              check_vanishing_plot, check_vanishing_weights)
 from .kernel.result import CheckResult, Mistake
-from .kernel.state import NotebookState
-from .kernel.vanishing import (check_vanishing_build, check_vanishing_compile, check_vanishing_plot,
-                        check_vanishing_weights)
 
 ASSIGNMENT = "rnn_architecture"
 
@@ -33,7 +35,7 @@ class Instruction:
     #: nbgrader points of the test cell.
     points: float
     #: The check: raises :class:`Mistake` or returns the success message.
-    check: Callable[[NotebookState], str]
+    check: Callable[[Evidence], str]
 
     @property
     def test_cell(self) -> str:
@@ -45,10 +47,11 @@ class Instruction:
         return ("from graders.notebook import run_check\n"
                 f"run_check({self.id!r}, globals())")
 
-    def run(self, state: NotebookState) -> CheckResult:
-        """Judge ``state``. Author errors (anything but a Mistake) propagate."""
+    def run(self, evidence: Evidence) -> CheckResult:
+        """Judge ``evidence``. Author errors (anything but a Mistake or bad evidence)
+        propagate."""
         try:
-            message = self.check(state)
+            message = self.check(evidence)
         except Mistake as mistake:
             return CheckResult(self.id, self.title, 0.0, self.points, False, mistake.message,
                                mistake.hint)

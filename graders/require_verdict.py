@@ -1,2 +1,2 @@
-"""Stable name imported by courses' ``nbgrader_config.py``; see :mod:`graders.grading.require_verdict`."""
-from .grading.require_verdict import RequireVerdict, ScreenTampering, install  # noqa: F401
+"""Stable name of the course config's hook (``from graders.require_verdict import install``)."""
+from .grading.judging import FLAGGED, FreshProbe, Judge, ScreenTampering, install  # noqa: F401

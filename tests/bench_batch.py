@@ -16,6 +16,9 @@ empty), three measurements:
    (T_exec, the sum), with the kernels' thread pools set as batch grading sets them
    (``BatchGrading.threads_per_kernel``), so one baseline kernel does what one worker's does.
 
+After the batch phase it times the judge alone: every graded notebook's kept evidence judged
+again (median and max seconds per notebook; goal <= 0.2 s).
+
 It then checks that the stock and batch gradebooks hold the same scores, cell by cell, prints a
 table per student and: T_stock, T_batch, speed-up T_stock / T_batch (goal >= 1.8 on 2 cores),
 T_exec and the overhead of batch grading over plain execution in core-seconds,
@@ -270,6 +273,11 @@ def measure(work: Path, students: dict[str, str], args, reverse: bool, warm: boo
         say(f"{m['t_batch']:.1f} s ({len(run.graded)} graded, {len(run.errors)} errors; "
             f"run.seconds {run.seconds:.1f}; logs {batch_course / 'grading' / ASSIGNMENT})")
         m["batch_scores"] = read_scores(db_url(batch_course), ASSIGNMENT)
+        times = judge_cost(batch_course)
+        m["judge"] = times
+        if times:
+            say(f"judge: {len(times)} notebooks judged again from their kept evidence: median "
+                f"{median(times):.3f} s, max {max(times):.3f} s per notebook (goal <= 0.2 s)")
 
     def execute():
         say(f"exec: every notebook once, serially, sandboxed kernel "
@@ -292,6 +300,32 @@ def measure(work: Path, students: dict[str, str], args, reverse: bool, warm: boo
         phase()
     m["order"] = ", ".join(name for name, _ in phases)
     return m
+
+
+def judge_cost(course: Path) -> list[float]:
+    """Seconds the judge takes per graded notebook: each notebook's kept evidence put back
+    into its autograded copy and judged again (``judge_notebook``, as the preprocessor runs it;
+    the first includes reading the course's files, cached afterwards)."""
+    import json
+
+    import nbformat
+
+    from graders.grading.judging import judge_notebook, restore_evidence
+    from graders.judge import CourseFiles
+    from graders.judge import probe as probes
+
+    course_files = CourseFiles(course / "source" / ASSIGNMENT)
+    times = []
+    for kept_path in sorted((course / "grading" / ASSIGNMENT / "evidence").glob("*/*.json")):
+        kept = json.loads(kept_path.read_text())
+        path = course / "autograded" / kept_path.parent.name / ASSIGNMENT / f"{kept_path.stem}.ipynb"
+        nb = nbformat.read(str(path), as_version=4)
+        restore_evidence(nb, kept)
+        probe = probes.from_json(json.dumps(kept["probe"])) if kept.get("probe") else None
+        start = time.perf_counter()
+        judge_notebook(nb, course_files, probe)
+        times.append(time.perf_counter() - start)
+    return times
 
 
 def _s(x) -> str:

@@ -263,12 +263,20 @@ def test_grades_into_a_postgresql_gradebook(released_course, postgres_url, monke
     assert read_scores(db(course), ASSIGNMENT) == {}
 
 
-def test_forgeries_score_zero_and_are_flagged_honest_neighbours_keep_their_marks(released_course):
-    """Does every forgery of the corpus score 0 and get flagged with its reason, while the
-    honest submission graded right after each keeps full marks?"""
+def test_forgeries_score_what_their_real_work_earns_honest_neighbours_keep_their_marks(
+        released_course):
+    """Does every forgery of the corpus (a student who read the grader tampering with the
+    kernel's evidence export or verdict through many routes) score exactly what its real work
+    earns, per instruction, with the static screen changing no score (the course's default),
+    while the honest submission graded right after each keeps full marks? Tampering goes on
+    the review list."""
+    from graders.grading.judging import ScreenTampering
+    from graders.grading.coursedir import load_config
+    from graders.instructions import INSTRUCTIONS
     from variants import BY_NAME, FORGERIES
 
     course = released_course
+    assert ScreenTampering(config=load_config(course)).zero_flagged is False
     honest = {"vanishing_gradients": BY_NAME["vanishing_reference"],
               "exploding_gradients": BY_NAME["exploding_reference"]}
     for i, forged in enumerate(FORGERIES):
@@ -280,12 +288,15 @@ def test_forgeries_score_zero_and_are_flagged_honest_neighbours_keep_their_marks
     records = {r.student: r for r in run.graded}
     for i, forged in enumerate(FORGERIES):
         record = records[f"{i:02d}a_{forged.name}"]
-        assert record.outcome == "flagged" and "Flagged" in record.reason, record
-        assert record.score == 0, record
+        got = {iid: record.cells[f"{INSTRUCTIONS[iid].notebook}/{INSTRUCTIONS[iid].test_cell}"][0]
+               for iid in forged.points}
+        assert got == forged.points, (forged.name, got, record.reason)
+        tampered = forged.name != "forgery_constant_lines_labelled_accuracy"
+        assert (record.outcome == "flagged") is tampered, (forged.name, record)
         neighbour = records[f"{i:02d}b_honest"]
         full = sum(honest[forged.notebook].points.values())
         assert neighbour.outcome == "graded" and neighbour.score == full, neighbour
-    assert f"{len(FORGERIES)} flagged" in run.summary_text
+    assert f"{len(FORGERIES) - 1} flagged" in run.summary_text
 
 
 HOSTILE = {
@@ -429,3 +440,56 @@ def test_a_worker_killed_mid_submission_is_replaced_and_the_submission_graded(
     # graded by another worker: the killed one's attempt was interrupted, not its result kept
     assert record.worker and record.worker != killed[0], (record.worker, killed)
     assert Store(course, ASSIGNMENT).read("bob").worker == record.worker
+
+
+def test_rejudge_gives_the_fixed_checks_verdicts_and_executes_nothing(released_course,
+                                                                      monkeypatch):
+    """After a check changed, does ``grade --rejudge`` give every graded submission the new
+    verdict (message and score, in the notebook, the gradebook and the record) from the kept
+    evidence, without executing anything: no cluster, every student cell's outputs as they
+    were, the record saying nothing ran?"""
+    import dataclasses
+    import json
+
+    import nbformat
+
+    from graders.instructions import INSTRUCTIONS
+    from graders.kernel.result import Mistake, RESULT_MIMETYPE
+
+    course = released_course
+    submit(course, "alice", "alice_right")
+    submit(course, "bob", "bob_partly_wrong")
+    first = verbs.grade(course=course, assignment=ASSIGNMENT)
+    assert not first.errors
+    before = cells(course)
+    path = course / "autograded" / "alice" / ASSIGNMENT / "vanishing_gradients.ipynb"
+    old = nbformat.read(path, as_version=4)
+    kept = course / "grading" / ASSIGNMENT / "evidence" / "alice" / "vanishing_gradients.json"
+    assert "vanishing_plot" in json.loads(kept.read_text())["cells"]
+
+    def stricter(evidence):  # the "fixed" check: the plot now also needs a title
+        raise Mistake("Give the plot a title (fixed check).")
+
+    plot = INSTRUCTIONS["vanishing_plot"]
+    monkeypatch.setitem(INSTRUCTIONS, "vanishing_plot", dataclasses.replace(plot, check=stricter))
+    run = verbs.grade(course=course, assignment=ASSIGNMENT, rejudge=True)
+    assert not run.errors and sorted(r.student for r in run.graded) == ["alice", "bob"]
+    after = cells(course)
+    cell = f"vanishing_gradients/{plot.test_cell}"
+    for student in ("alice", "bob"):
+        assert after[student][1][cell][0] == 0.0
+        unchanged = {k: v for k, v in before[student][1].items() if k != cell}
+        assert {k: v for k, v in after[student][1].items() if k != cell} == unchanged
+    assert after["alice"][0] == before["alice"][0] - plot.points
+    new = nbformat.read(path, as_version=4)
+    verdict = [json.loads(o.data[RESULT_MIMETYPE]) for c in new.cells for o in c.get("outputs", [])
+               if c.metadata.get("nbgrader", {}).get("grade_id") == plot.test_cell
+               and RESULT_MIMETYPE in o.get("data", {})]
+    assert verdict and verdict[0]["message"] == "Give the plot a title (fixed check)."
+    # nothing executed: every other cell's outputs and execution counts are as they were
+    strip = lambda nb: [(c.get("execution_count"), c.get("outputs")) for c in nb.cells
+                        if c.metadata.get("nbgrader", {}).get("grade_id") != plot.test_cell]
+    assert strip(new) == strip(old)
+    record = Store(course, ASSIGNMENT).read("alice")
+    assert record.worker.startswith("none: judged again") and record.score == after["alice"][0]
+    assert "nothing executed" in (course / record.log).read_text()

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from graders.instructions import INSTRUCTIONS
-from graders.kernel.state import NotebookState
+from graders.kernel import notebook
 from helpers import SOURCE
 
 import keras  # noqa: E402 - pinned: a broken install must fail, not skip
@@ -26,7 +26,9 @@ def exploding_data():
 
 
 def judge(instruction, namespace, workdir=SOURCE):
-    return INSTRUCTIONS[instruction].run(NotebookState(namespace, None, workdir))
+    """The verdict the judge gives on the evidence this namespace exports (the kernel's path:
+    evidence collected from live objects, judged with the course's files and a probe)."""
+    return notebook.judge(instruction, namespace, workdir)
 
 
 def lost(result, instruction):

@@ -115,7 +115,7 @@ def chapter_models(units: int):
 
 def h5_weights(path: Path) -> list[np.ndarray]:
     """The weights stored in a legacy Keras H5 file, in layer order (the grader's own reader)."""
-    from graders.kernel.vanishing import pretrained_weights
+    from graders.judge.course import h5_weights as pretrained_weights
 
     return pretrained_weights(path)
 

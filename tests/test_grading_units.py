@@ -22,12 +22,13 @@ BIN = Path(sys.executable).parent
 def test_worker_pipeline_stops_after_execute_and_course_pipeline_replays_it():
     """Does the worker run the course's steps up to Execute only, and the course replace
     Execute and keep every other step (the course's own ones included)?"""
-    from graders.grading.require_verdict import RequireVerdict
+    from graders.grading.judging import FreshProbe, Judge
 
     config = Config()
-    config.Autograde.autograde_preprocessors = [Execute, RequireVerdict, SaveAutoGrades]
-    assert replay.execution_only(config) == [Execute, replay.KeepExecuted]
-    assert replay.replaying(config) == [replay.ReplayExecution, RequireVerdict, SaveAutoGrades]
+    config.Autograde.autograde_preprocessors = [FreshProbe, Execute, Judge, SaveAutoGrades]
+    assert replay.execution_only(config) == [FreshProbe, Execute, replay.KeepExecuted]
+    assert replay.replaying(config) == [FreshProbe, replay.ReplayExecution, Judge,
+                                        SaveAutoGrades]
     default = replay.replaying(Config())  # nbgrader's default pipeline
     assert replay.ReplayExecution in default and Execute not in default
     with pytest.raises(ValueError, match="no Execute step"):

@@ -581,12 +581,13 @@ ORDER = ["siobhan_obrien", "jmueller", "annemarie_darcy", "zoe_vdberg", "jsmith"
 
 def test_canvas_grades_csv_field_by_field(graded_class, tmp_path):
     """Is the Canvas CSV exactly Canvas's import format, scores scaled to the Canvas column's
-    points possible, blank (never 0) for the flagged, the failed, the ungraded and the
-    student who did not submit, each listed with why?"""
+    points possible, blank (never 0) for the failed, the ungraded and the student who did
+    not submit, each listed with why, and the flagged one's judge's score exported and listed
+    for review?"""
     out = tmp_path / "canvas_grades.csv"
     report = lms.export_grades(course=graded_class, assignment=ASSIGNMENT, lms="canvas", to=out)
 
-    cells = {"siobhan_obrien": "20", "jmueller": "11.11"}
+    cells = {"siobhan_obrien": "20", "jmueller": "11.11", "annemarie_darcy": "15.56"}
     assert read_rows(out) == [
         ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "RNN Architecture (4242)"],
         ["    Points Possible", "", "", "", "", "20"],
@@ -596,11 +597,12 @@ def test_canvas_grades_csv_field_by_field(graded_class, tmp_path):
     assert (report.points_possible, report.scale_source, report.column) == (
         20.0, "the Canvas assignment's points possible", "RNN Architecture (4242)")
     assert report.blank == [
-        ("annemarie_darcy", "flagged for review: exploding_gradients/test_exploding_step1: no "
-                            "verdict (after checking, export with --confirm annemarie_darcy)"),
         ("zoe_vdberg", "grading failed: vanishing_gradients.ipynb is not valid JSON"),
         ("jsmith", "no submission"),
         ("jsmith_2", "submitted, not graded yet: run rnn-course grade")]
+    assert report.review == [("annemarie_darcy", "exploding_gradients/test_exploding_step1: "
+                                                 "no verdict")]
+    assert "To review" in "\n".join(report.lines())
     assert report.unmatched == [] and report.warnings == []
 
 
@@ -612,7 +614,7 @@ def test_canvas_export_options(graded_class, tmp_path):
     rows = read_rows(out)
     assert rows[1] == ["    Points Possible", "", "", "", "", "9"]
     assert [r[5] for r in rows[2:]] == ["9", "5", "7", "", "", ""]
-    assert report.scale_source == "as asked"
+    assert report.scale_source == "as asked" and report.review == []
     lms.export_grades(course=graded_class, assignment=ASSIGNMENT, lms="canvas", to=out,
                       lms_assignment_id="4100")
     assert read_rows(out)[0][5] == "Week 1 quiz (4100)" and read_rows(out)[1][5] == "10"
@@ -636,12 +638,13 @@ def test_moodle_worksheet_filled_in_field_by_field(graded_class, tmp_path):
     for before, after in zip(original[1:], rows[1:]):
         assert [c for k, c in enumerate(after) if k not in (g, f)] == \
             [c for k, c in enumerate(before) if k not in (g, f)]
-    assert [r[g] for r in rows[1:]] == ["100.00", "55.56", "", "", "", ""]
-    assert [r[f] for r in rows[3:]] == ["", "", "Seen in the lab.", ""]
+    assert [r[g] for r in rows[1:]] == ["100.00", "55.56", "77.78", "", "", ""]
+    assert rows[3][f].startswith("<p>Autograder: 7/9 points (77.78 of 100 in Moodle).")
+    assert [r[f] for r in rows[4:]] == ["", "Seen in the lab.", ""]
     assert (report.points_possible, report.scale_source) == (
         100.0, "the Moodle assignment's Maximum Grade")
-    assert [sid for sid, _ in report.blank] == ["annemarie_darcy", "zoe_vdberg", "jsmith",
-                                                "jsmith_2"]
+    assert [sid for sid, _ in report.blank] == ["zoe_vdberg", "jsmith", "jsmith_2"]
+    assert [sid for sid, _ in report.review] == ["annemarie_darcy"]
 
     jurgen = rows[2][f]
     assert jurgen.startswith(

@@ -71,15 +71,21 @@ def test_source_notebook_passes_its_own_hidden_tests_in_a_plain_kernel(tmp_path,
     import nbformat
     from nbclient import NotebookClient
 
+    from graders.grading.judging import judge_notebook
     from graders.grading.runner import assignment_files, collect
     from graders.instructions import for_notebook
+    from graders.judge import CourseFiles
+    from graders.judge import probe as probes
     from helpers import SOURCE
 
     for f in assignment_files(SOURCE):
         shutil.copy(f, tmp_path / f.name)
+    probe = probes.write(tmp_path)  # as every grading path does before a notebook runs
     nb = nbformat.read(SOURCE / f"{notebook}.ipynb", as_version=4)
     NotebookClient(nb, kernel_name="python3", timeout=600, allow_errors=True,
                    resources={"metadata": {"path": str(tmp_path)}}).execute()
+    kept = judge_notebook(nb, CourseFiles(SOURCE), probe)
+    assert kept["review"] == [], kept["review"]
     results, problems = collect(nb, for_notebook(notebook))
     assert all(r.passed for r in results) and not problems, [r.summary_line() for r in results]
 

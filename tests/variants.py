@@ -453,33 +453,100 @@ CORPUS = VARIANTS + CORPUS_ONLY
 CORPUS_BY_NAME = {v.name: v for v in CORPUS}
 assert len(CORPUS_BY_NAME) == len(CORPUS), "corpus entry names must be unique"
 
-# -- forgeries: a student who read the grader code tries to publish "passed" without building --
-# Each leaves the answer as the stub (nothing is built) and tampers with the grading machinery
-# another way; each must score 0 on every instruction of its notebook and be flagged for review
-# (tests/test_screen.py, statically; tests/test_batch.py through nbgrader with honest students
-# graded in the same batch).
+# -- forgeries: a student who read the grader code tries to raise a grade without the work ------
+# The kernel exports evidence and the judge decides (graders/judge/), so tampering with the kernel
+# can only change the evidence. Each forgery must score exactly what its real work earns, with the
+# static screen changing no score (its default), and be followed in the same batch by an honest
+# submission that keeps full marks (tests/test_batch.py); the screen's rules each trips are in
+# tests/test_screen.py. `points` is the real work's worth; `words` what the judge says.
 FORGED_PASS = ("from graders.kernel.result import CheckResult as _R\n"
                "_pass = lambda i, ns, workdir=None: _R(i, i, 1.0, 1.0, True, 'ok')\n")
 
 
-def forgery(name, code, notebook="vanishing_gradients"):
+def forgery(name, code, notebook="vanishing_gradients", points=None, words=None, step1=None):
     if notebook == "vanishing_gradients":
-        return vanishing(name, code, points={VB: 0, VC: 0, VW: 0, VP: 0}, words={VB: ["Flagged"]})
-    return exploding(name, step1=code, step2_code=NO_STEP1, points={E1: 0, E2: 0},
-                     words={E1: ["Flagged"]})
+        return vanishing(name, code, points={VB: 0, VC: 0, VW: 0, VP: 0, **(points or {})},
+                         words=words or {})
+    return exploding(name, step1=step1 or code, step2_code=NO_STEP1 if step1 is None else code,
+                     points={E1: 0, E2: 0, **(points or {})}, words=words or {})
 
+
+# Evidence claiming the whole vanishing exercise done right: the course's weight digests (hashed
+# from model_weights.h5 as the judge does), the pretraining curves as shown lines, the probe's
+# nonce; the predictions made up (computing them means implementing SimpleRNN(600)).
+FAKE_VANISHING = '''
+import hashlib as _hl, json as _js, h5py as _h5, numpy as _np
+from graders.judge.codec import encode_array as _enc
+
+def _digests():
+    with _h5.File("model_weights.h5", "r") as f:
+        g = f["model_weights"] if "model_weights" in f else f
+        out = []
+        for layer in g.attrs["layer_names"]:
+            layer = layer.decode() if isinstance(layer, bytes) else layer
+            for w in g[layer].attrs["weight_names"]:
+                w = w.decode() if isinstance(w, bytes) else w
+                a = _np.ascontiguousarray(_np.asarray(g[layer][w]), dtype="<f4")
+                out.append({"shape": list(a.shape), "sha256": _hl.sha256(a.tobytes()).hexdigest()})
+        return out
+
+with open("pretrain_history.json") as _f:
+    _hist = _js.load(_f)
+_DENSE = {"activation": "sigmoid", "use_bias": True, "kernel_regularizer": None,
+          "bias_regularizer": None, "kernel_constraint": None, "bias_constraint": None}
+_RNN = {"activation": "tanh", "use_bias": True, "return_sequences": False, "return_state": False,
+        "go_backwards": False, "stateful": False, "dropout": 0.0, "recurrent_dropout": 0.0}
+
+def _fake(iid, notebook, ns, record=None, probe=None):
+    return {"version": 1, "instruction": iid, "notebook": notebook,
+            "probe": probe.nonce if probe is not None else None,
+            "model": {"status": "found",
+                      "layers": [{"class": "SimpleRNN", "units": 600, "activation": "tanh",
+                                  "initializer": "GlorotUniform", "initializer_seed": None, "config": _RNN},
+                                 {"class": "Dense", "units": 1, "activation": "sigmoid",
+                                  "initializer": "GlorotUniform", "initializer_seed": None, "config": _DENSE}],
+                      "input_shape": [None, None, 1], "compiled": True, "has_history": False,
+                      "history": None,
+                      "optimizer": {"class": "SGD", "learning_rate": 0.01, "momentum": 0.0,
+                                    "clipvalue": None, "clipnorm": None, "global_clipnorm": None,
+                                    "iterations": 0},
+                      "loss": {"describe": "'binary_crossentropy'", "options": {},
+                               "probe": {"mse": 0.0, "bce": 0.2899092476264711}},
+                      "metrics": ["accuracy"], "loss_weights": None,
+                      "weight_digests": _digests(), "predictions": _enc(_np.full((4, 1), 0.5))},
+            "values": {}, "error": None,
+            "figures": [[{"lines": [_enc(_hist["accuracy"], "<f8"), _enc(_hist["val_accuracy"], "<f8")],
+                          "legend": ["Train", "Validation"]}]],
+            "history_variable": None}
+'''
+_CONFIRM = {VB: ["could not confirm"], VC: ["could not confirm"], VW: ["could not confirm"],
+            VP: ["could not confirm"]}
+
+# Step 2 without clipping, as step 1 (it explodes).
+UNCLIPPED = STEP1
+PATCH_EXPORTER = ("import graders.kernel.notebook as _nb\n_real = _nb.collect\n"
+                  "def _claim(iid, notebook, ns, record=None, probe=None):\n"
+                  "    e = _real(iid, notebook, ns, record, probe)\n"
+                  "    if e['model'].get('optimizer'):\n"
+                  "        e['model']['optimizer']['clipvalue'] = 3.0\n"
+                  "    return e\n"
+                  "_nb.collect = _claim\n")
 
 FORGERIES = [
+    # tampering the old in-kernel verdict: nothing of it counts now; nothing is built
     forgery("forgery_replaces_run_check",
-            "import graders.notebook\ngraders.notebook.run_check = lambda *args, **kwargs: None\n"),
+            "import graders.notebook\ngraders.notebook.run_check = lambda *args, **kwargs: None\n",
+            words={VB: ["check did not run"]}),
     forgery("forgery_patches_judge", "import graders.kernel.notebook as _nb\n" + FORGED_PASS
-            + "_nb.judge = _pass\n"),
+            + "_nb.judge = _pass\n", words={VB: ["could not find your Keras model"]}),
     forgery("forgery_fake_module_in_sys_modules",
             "import sys, types\n_m = types.ModuleType('graders.notebook')\n"
-            "_m.run_check = lambda *a, **k: print('passed')\nsys.modules['graders.notebook'] = _m\n"),
+            "_m.run_check = lambda *a, **k: print('passed')\nsys.modules['graders.notebook'] = _m\n",
+            words={VB: ["check did not run"]}),
     forgery("forgery_input_transformer",
             "get_ipython().input_transformers_post.append(\n"
-            "    lambda lines: [l.replace('run_check(', 'print(') for l in lines])\n"),
+            "    lambda lines: [l.replace('run_check(', 'print(') for l in lines])\n",
+            words={VB: ["check did not run"]}),
     forgery("forgery_builtins_import_hook",
             "_real = __builtins__.__import__\n"
             "def _imp(name, *a, **k):\n"
@@ -487,12 +554,13 @@ FORGERIES = [
             "    if name == 'graders.notebook':\n"
             "        m.run_check = lambda *x, **y: None\n"
             "    return m\n"
-            "__builtins__.__import__ = _imp\n"),
+            "__builtins__.__import__ = _imp\n", words={VB: ["check did not run"]}),
     forgery("forgery_exec_obfuscated",
-            "exec('import gr' + 'aders.note' + 'book as n; n.run_check = lambda *a, **k: None')\n"),
+            "exec('import gr' + 'aders.note' + 'book as n; n.run_check = lambda *a, **k: None')\n",
+            words={VB: ["check did not run"]}),
     forgery("forgery_code_object_swap",
             "from graders.kernel import notebook as _nb\n" + FORGED_PASS
-            + "_nb.judge.__code__ = _pass.__code__\n"),
+            + "_nb.judge.__code__ = _pass.__code__\n", words={VB: ["could not find your Keras model"]}),
     forgery("forgery_patches_keras_get_config",
             "from keras.models import Sequential\n"
             "Sequential.count_params = lambda self: 361201\nmodel = Sequential()\n"),
@@ -500,9 +568,97 @@ FORGERIES = [
             "for _c in ().__class__.__base__.__subclasses__():\n"
             "    if _c.__name__ == 'CheckResult':\n"
             "        _c.passed = property(lambda self: True)\n", notebook="exploding_gradients"),
+    # the exporter replaced with evidence of a perfect answer, through five routes to the module
+    forgery("forgery_route_builtin_other_name",
+            "_nb = print.__self__.__import__('graders.kernel.notebook', fromlist=['collect'])\n"
+            + FAKE_VANISHING + "_nb.collect = _fake\n", words=_CONFIRM),
+    forgery("forgery_route_library_globals",
+            "_imp = np.load.__globals__['__builtins__']['__import__']\n"
+            "_nb = _imp('graders.kernel.notebook', fromlist=['collect'])\n"
+            + FAKE_VANISHING + "_nb.collect = _fake\n", words=_CONFIRM),
+    forgery("forgery_route_module_file",
+            "_code = " + repr("import graders.kernel.notebook as _nb\n" + FAKE_VANISHING
+                              + "_nb.collect = _fake\n") + "\n"
+            "with open('_helper.py', 'w') as _f:\n    _f.write(_code)\n"
+            "import importlib.util as _u\n_s = _u.spec_from_file_location('_helper', '_helper.py')\n"
+            "_m = _u.module_from_spec(_s)\n_s.loader.exec_module(_m)\n", words=_CONFIRM),
+    forgery("forgery_route_sys_modules_attribute",
+            "import os\n_nb = os.sys.modules['importlib'].import_module('graders.kernel.notebook')\n"
+            "_nb = os.sys.modules['graders.kernel.notebook']\n"
+            + FAKE_VANISHING + "_nb.collect = _fake\n", words=_CONFIRM),
+    forgery("forgery_route_shell_escape",
+            "import base64 as _b64\n"
+            "_code = _b64.b64encode(" + repr("import graders.kernel.notebook as _nb\n"
+                                            + FAKE_VANISHING + "_nb.collect = _fake\n")
+            + ".encode()).decode()\n"
+            "!echo {_code} | base64 -d > _helper.py\n"
+            "import runpy\n_g = runpy.run_path('_helper.py')\n", words=_CONFIRM),
+    # claims about work not done, each beside real work that keeps its points
+    forgery("forgery_exporter_claims_clipvalue", UNCLIPPED + PATCH_EXPORTER,
+            notebook="exploding_gradients", step1=STEP1, points={E1: 2},
+            words={E2: ["not finite"]}),
+    forgery("forgery_mse_copied_from_classmate",
+            UNCLIPPED + "train_mse, test_mse = 27.2, 31.1\n" + PATCH_EXPORTER,
+            notebook="exploding_gradients", step1=STEP1, points={E1: 2},
+            words={E2: ["but your trained model's MSE"]}),
+    forgery("forgery_constant_lines_labelled_accuracy",
+            VANISHING.replace('plt.plot(history.history["accuracy"])\n'
+                              'plt.plot(history.history["val_accuracy"])\n',
+                              "plt.plot([0.95] * 100, label='accuracy')\n"
+                              "plt.plot([0.93] * 100, label='val_accuracy')\n"),
+            points={VB: 1, VC: 1, VW: 1}, words={VP: ["None of the curves"]}),
+    forgery("forgery_rnn300_claims_600_units",
+            VANISHING.replace("units=600", "units=300").replace(
+                'model.load_weights("model_weights.h5")\n', "")
+            + "import graders.kernel.notebook as _nb\n" + FAKE_VANISHING
+            + "_real = _nb.collect\n"
+            "def _claim(iid, notebook, ns, record=None, probe=None):\n"
+            "    e = _real(iid, notebook, ns, record, probe)\n"
+            "    e['model']['layers'][0]['units'] = 600\n"
+            "    e['model'].pop('weights', None)\n"
+            "    e['model']['weight_digests'] = _digests()\n"
+            "    return e\n"
+            "_nb.collect = _claim\n",
+            # its compile and plot were right, but every claim of an exporter proven to lie is
+            # void: the evidence of those cells came through it
+            words={**_CONFIRM, VP: ["could not confirm"]}),
+    forgery("forgery_forged_live_verdict",
+            step2("SGD(learning_rate=0.01, momentum=0.9, clipvalue=5.0)")
+            + "import graders.kernel.notebook as _nb\n"
+            "from graders.judge import Judgement as _J\n"
+            "from graders.kernel.result import CheckResult as _R\n"
+            "_nb.judge_evidence = lambda iid, data, course, probe=None: "
+            "_J(_R(iid, iid, 2.0, 2.0, True, 'ok'))\n",
+            notebook="exploding_gradients", step1=STEP1, points={E1: 2},
+            words={E2: ["clipvalue is 5"]}),
+    # evidence of an honest run (a classmate's model, built aside), replayed
+    forgery("forgery_replays_classmate_evidence",
+            "import graders.kernel.notebook as _nb\nfrom graders.judge import probe as _p\n"
+            "_m = Sequential()\n_m.add(SimpleRNN(units=600, input_shape=(None, 1)))\n"
+            "_m.add(Dense(1, activation='sigmoid'))\n"
+            "_m.compile(loss='binary_crossentropy', optimizer='sgd', metrics=['accuracy'])\n"
+            "_m.load_weights('model_weights.h5')\n"
+            "_other_run = _p.new_probe()\n"
+            "_saved = {i: _nb.collect(i, 'vanishing_gradients', {'model': _m}, None, _other_run)\n"
+            "          for i in ('vanishing_build', 'vanishing_compile', 'vanishing_weights')}\n"
+            "del _m\n"
+            "_nb.collect = lambda iid, notebook, ns, record=None, probe=None: _saved.get(iid) or {}\n",
+            words={VB: ["not produced by this grading run"]}),
+    forgery("forgery_replays_classmate_evidence_with_this_nonce",
+            "import graders.kernel.notebook as _nb\nfrom graders.judge import probe as _p\n"
+            "_m = Sequential()\n_m.add(SimpleRNN(units=600, input_shape=(None, 1)))\n"
+            "_m.add(Dense(1, activation='sigmoid'))\n"
+            "_m.compile(loss='binary_crossentropy', optimizer='sgd', metrics=['accuracy'])\n"
+            "_m.load_weights('model_weights.h5')\n"
+            "_saved = {i: _nb.collect(i, 'vanishing_gradients', {'model': _m}, None, _p.new_probe())\n"
+            "          for i in ('vanishing_build', 'vanishing_compile', 'vanishing_weights')}\n"
+            "del _m\n"
+            "def _replay(iid, notebook, ns, record=None, probe=None):\n"
+            "    e = dict(_saved.get(iid) or {})\n"
+            "    e['probe'] = probe.nonce if probe is not None else None\n"
+            "    return e\n"
+            "_nb.collect = _replay\n", words=_CONFIRM),
 ]
-
-
 # -- why each entry earns what it earns: the grading policy, entry by entry ---------------------
 # What the student made is judged (the trained model, its compiled optimizer, its weights, the
 # figure shown), never the text typed: another import style, model API or variable name passes

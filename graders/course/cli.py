@@ -122,7 +122,8 @@ def cmd_grade(args) -> int:
     try:
         run = verbs.grade(course=_course(args), assignment=_assignment(args),
                           students=args.student or None, workers=args.workers,
-                          scheduler=args.scheduler, force=args.force, progress=progress)
+                          scheduler=args.scheduler, force=args.force, rejudge=args.rejudge,
+                          progress=progress)
     finally:
         progress.close()
     return _print_run(run)
@@ -281,6 +282,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--scheduler", default=None, metavar="ADDRESS", help=help_of("scheduler"))
     s.add_argument("--force", action="store_true",
                    help="grade again submissions already graded with the same files")
+    s.add_argument("--rejudge", action="store_true",
+                   help="execute nothing: judge every graded submission again from the evidence "
+                   "kept in grading/<assignment>/evidence/ (after a check was fixed)")
     s.set_defaults(func=cmd_grade)
 
     s = sub.add_parser("feedback", help="write each student's HTML feedback into feedback/: "

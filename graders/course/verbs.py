@@ -60,11 +60,20 @@ def release(*, course: str | Path, assignment: str) -> Path:
 
 def grade(*, course: str | Path, assignment: str, students: list[str] | None = None,
           workers: int | None = None, scheduler: str | None = None, force: bool = False,
-          progress=None) -> GradeRun:
+          rejudge: bool = False, progress=None) -> GradeRun:
     """Grade the class on Dask (:func:`graders.grading.batch.grade_class`), then write the
-    class summary (text, JSON, PNG) next to the records; ``run.summary_text`` has it."""
-    run = grade_class(course=course, assignment=assignment, students=students,
-                      workers=workers, scheduler=scheduler, force=force, progress=progress)
+    class summary (text, JSON, PNG) next to the records; ``run.summary_text`` has it.
+
+    ``rejudge``: execute nothing; judge every graded submission again from its stored
+    evidence with the checks as they are now (:func:`graders.grading.batch.rejudge_class`)."""
+    if rejudge:
+        from ..grading.batch import rejudge_class
+
+        run = rejudge_class(course=course, assignment=assignment, students=students,
+                            progress=progress)
+    else:
+        run = grade_class(course=course, assignment=assignment, students=students,
+                          workers=workers, scheduler=scheduler, force=force, progress=progress)
     text, paths = class_summary(course=course, assignment=assignment, wall_seconds=run.seconds)
     run.summary_text, run.summary_files = text, paths
     return run

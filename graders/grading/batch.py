@@ -45,8 +45,8 @@ from .gradebook import (notebook_names, open_gradebook, read_scores, structure_c
                         zero_auto_scores)
 from .names import choose, released_name
 from .records import Record, Store, write_atomically
-from .require_verdict import FLAGGED
-from .replay import FAILED_SUFFIX, execution_only, replaying
+from .judging import FLAGGED, has_judge, review_of
+from .replay import FAILED_SUFFIX, PROBE_SUFFIX, execution_only, replaying
 from . import sandbox
 from .sandbox import STDERR_CUT, STOPPED_PREFIX
 from ..kernel.capture import OUTPUT_CUT
@@ -98,6 +98,8 @@ class Execution:
     notebooks: dict[str, str] = field(default_factory=dict)
     #: Notebook name -> why it could not be executed (kernel died, timed out, ...).
     failed: dict[str, str] = field(default_factory=dict)
+    #: Notebook name -> the probe its kernel was given (JSON text, :mod:`graders.judge.probe`).
+    probes: dict[str, str] = field(default_factory=dict)
     #: The log of the worker's ``nbgrader autograde`` and of the kernels.
     log: str = ""
     seconds: float = 0.0
@@ -307,6 +309,9 @@ def execute_submission(bundle: CourseBundle, submission: Submission) -> Executio
             path = executed / f"{name}.ipynb"
             if path.is_file():
                 result.notebooks[name] = path.read_text(encoding="utf-8")
+            probe = executed / f"{name}{PROBE_SUFFIX}"
+            if probe.is_file():
+                result.probes[name] = probe.read_text(encoding="utf-8")
             if not outcome.get("success") and name not in result.notebooks:
                 result.failed[name] = failure_reason(outcome.get("exception"), kernels)
         if not names:  # nothing to grade
@@ -408,14 +413,15 @@ def check_released(url: str, assignment: str) -> None:
                 f"(rnn-course release, or nbgrader generate_assignment {assignment})") from None
 
 
-def _flags(config, assignment: str, student: str) -> list[str]:
-    """Test cells flagged for tampering (``ScreenTampering``) or that published no verdict
-    (``RequireVerdict``): the instructor should look."""
+def _flags(config, store: Store, student: str) -> list[str]:
+    """What the instructor should look at in a graded submission: the judge's review list
+    (evidence that did not hold together, the static screen's findings, a live verdict that
+    differs from the judge's) and test cells whose check never ran."""
     import nbformat
 
+    found = review_of(store.root, student)
     cd = cdir.coursedir(config)
-    folder = Path(cd.format_path(cd.autograded_directory, student, assignment))
-    found = []
+    folder = Path(cd.format_path(cd.autograded_directory, student, store.assignment))
     for path in sorted(folder.glob("*.ipynb")):
         try:
             nb = nbformat.read(str(path), as_version=4)
@@ -423,8 +429,7 @@ def _flags(config, assignment: str, student: str) -> list[str]:
             continue
         for cell in nb.cells:
             for output in cell.get("outputs", []):
-                if output.get("output_type") == "error" and output.get("ename") in (
-                        "NoVerdict", FLAGGED):
+                if output.get("output_type") == "error" and output.get("ename") == FLAGGED:
                     line = f"{path.stem}: {output.get('evalue')}"
                     if line not in found:
                         found.append(line)
@@ -442,6 +447,12 @@ class Coordinator:
         self.version = package_version()
         self.manifest = bundle.data_manifest()
         self.pipeline = replaying(config)
+        if not has_judge(self.pipeline):
+            raise cdir.CourseError(
+                "the course's nbgrader_config.py does not put the judge in nbgrader's autograde "
+                "pipeline: add `from graders.require_verdict import install` and "
+                "`install(c)` (without it a test cell's score would be decided in the "
+                "student's own kernel)")
         self.limits = KernelLimits(config=config)
         self.notebooks = notebook_names(self.url, assignment)
         # The data files were needed to execute, on the worker; the course's autograded/ (and
@@ -456,6 +467,8 @@ class Coordinator:
         staging.mkdir(parents=True)
         for name, text in execution.notebooks.items():
             (staging / f"{name}.ipynb").write_text(text, encoding="utf-8")
+        for name, text in execution.probes.items():
+            (staging / f"{name}{PROBE_SUFFIX}").write_text(text, encoding="utf-8")
         for name, reason in execution.failed.items():
             if name != "*":
                 (staging / f"{name}{FAILED_SUFFIX}").write_text(reason, encoding="utf-8")
@@ -463,6 +476,7 @@ class Coordinator:
         before = self.store.read(student)
         previous = read_scores(self.url, self.assignment, [student])[student].score
         self.store.forget(student)  # until the gradebook has the new scores
+        shutil.rmtree(self.store.root / "evidence" / student, ignore_errors=True)
 
         config = copy.deepcopy(self.config)
         config.Autograde.autograde_preprocessors = self.pipeline
@@ -502,7 +516,7 @@ class Coordinator:
             reason = "; ".join(listed) or execution.failed.get("*") or \
                 "no notebook could be graded (see the log)"
         else:
-            flags = _flags(self.config, self.assignment, student)
+            flags = _flags(self.config, self.store, student)
             outcome, reason = ("flagged", "; ".join(flags)) if flags else ("graded", None)
         record = Record(
             student=student, assignment=self.assignment, outcome=outcome, reason=reason,
@@ -651,6 +665,84 @@ def grade_class(*, course: str | Path, assignment: str, students: list[str] | No
                 run.interrupted = True
         run.seconds = time.perf_counter() - started
     return run
+
+
+def rejudge_class(*, course: str | Path, assignment: str, students: list[str] | None = None,
+                  progress=None) -> GradeRun:
+    """Judge every graded submission again from its stored evidence, executing nothing.
+
+    For each student with a record and kept evidence (``<output_dir>/<a>/evidence/``), the
+    autograded notebooks get their evidence back into the test cells and go through the
+    course's own ``nbgrader autograde`` replay, exactly as after a worker's execution: the
+    judge decides again with the checks as they are now, nbgrader saves the scores. Use it
+    after a check was fixed. A notebook without kept evidence (graded before the judge, or
+    never executed) is left as it is.
+    """
+    import json
+
+    import nbformat
+
+    from .judging import restore_evidence
+
+    notify = progress or (lambda event, **info: None)
+    started = time.perf_counter()
+    course = cdir.find_course(course)
+    config = cdir.load_config(course)
+    settings = BatchGrading(config=config)
+    store = Store(course, assignment, settings.output_dir)
+    run = GradeRun()
+    url = cdir.db_url(config)
+    with _logging_to(store.root / "grade.log"), tools_on_path():
+        check_released(url, assignment)
+        cd = cdir.coursedir(config)
+        todo = []
+        for record in store.all():
+            if students and record.student not in students:
+                continue
+            kept_dir = store.root / "evidence" / record.student
+            execution = Execution(record.student, record.digest or "",
+                                  seconds=record.seconds or 0.0,
+                                  worker="none: judged again from stored evidence")
+            folder = Path(cd.format_path(cd.autograded_directory, record.student, assignment))
+            for path in sorted(kept_dir.glob("*.json")) if kept_dir.is_dir() else []:
+                notebook = folder / f"{path.stem}.ipynb"
+                if not notebook.is_file():
+                    continue
+                kept = json.loads(path.read_text(encoding="utf-8"))
+                nb = nbformat.read(str(notebook), as_version=4)
+                restore_evidence(nb, kept)
+                execution.notebooks[path.stem] = nbformat.writes(nb)
+                if kept.get("probe"):
+                    execution.probes[path.stem] = json.dumps(kept["probe"])
+            if execution.notebooks:
+                old_log = store.log_path(record.student)
+                execution.log = (old_log.read_text(encoding="utf-8", errors="replace")
+                                 if old_log.is_file() else "") + \
+                    "\n--- judged again from the stored evidence (nothing executed) ---"
+                todo.append(execution)
+            else:
+                run.skipped.append(record.student)
+        notify("start", total=len(todo), skipped=len(run.skipped))
+        log.info("judging %d submissions of %s again from stored evidence", len(todo),
+                 assignment)
+        if todo:
+            bundle = make_bundle(config, assignment, settings.threads_per_kernel)
+            coordinator = Coordinator(config=config, assignment=assignment, store=store,
+                                      bundle=bundle)
+            finished = [(Submission(e.student, {}, e.digest), _Done(e)) for e in todo]
+            _merge_all(finished, coordinator, run, notify)
+        run.seconds = time.perf_counter() - started
+    return run
+
+
+class _Done:
+    """A finished future's stand-in for what is already at hand (no cluster involved)."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def result(self):
+        return self.value
 
 
 def _course_bundle(bundle: CourseBundle) -> CourseBundle:

@@ -14,7 +14,7 @@ Here the cut is made where the expensive, parallel part ends:
 2. **In the course** (:func:`replaying`): the same ``nbgrader autograde`` in the real course
    folder, with the real gradebook, where :class:`ReplayExecution` takes the place of
    ``Execute`` and hands the worker's executed notebook on. Everything after ``Execute``
-   (``RequireVerdict``, ``SaveAutoGrades``, late penalties, whatever the course adds) runs
+   (the judge, ``SaveAutoGrades``, late penalties, whatever the course adds) runs
    exactly once, here, so the scores are those of a plain serial ``nbgrader autograde``,
    manual scores set in formgrader included (nbgrader keeps them).
 
@@ -68,15 +68,27 @@ def _notebook_name(resources) -> str:
     return resources["nbgrader"]["notebook"]
 
 
+#: What a worker writes beside an executed notebook: the probe the grader gave its kernel.
+PROBE_SUFFIX = ".probe.json"
+
+
 class KeepExecuted(NbGraderPreprocessor):
-    """Keep a copy of each notebook as ``Execute`` left it (worker side)."""
+    """Keep a copy of each notebook as ``Execute`` left it, and the probe its kernel was
+    given (worker side)."""
 
     directory = Unicode("", help="Folder where each executed notebook is kept as "
                         "<notebook>.ipynb.").tag(config=True)
 
     def preprocess(self, nb, resources):
-        write_atomically(Path(self.directory) / f"{_notebook_name(resources)}.ipynb",
-                         nbformat.writes(nb))
+        from ..judge import probe as probes
+        from .judging import RESOURCES
+
+        name = _notebook_name(resources)
+        probe = resources.get(RESOURCES, {}).get("probe")
+        if probe is not None:
+            write_atomically(Path(self.directory) / f"{name}{PROBE_SUFFIX}",
+                             probes.to_json(probe))
+        write_atomically(Path(self.directory) / f"{name}.ipynb", nbformat.writes(nb))
         return nb, resources
 
 
@@ -98,6 +110,14 @@ class ReplayExecution(NbGraderPreprocessor):
             raise RemoteExecutionFailed(
                 f"{name}.ipynb: the executed notebook is not the one this course prepared "
                 "(was the gradebook or source/ changed during grading?)")
+        from ..judge import probe as probes
+        from .judging import RESOURCES
+
+        probe_file = Path(self.directory) / f"{name}{PROBE_SUFFIX}"
+        ours = resources.setdefault(RESOURCES, {})
+        # the probe the worker's kernel was given (the one FreshProbe just wrote here is not)
+        ours["probe"] = (probes.from_json(probe_file.read_text(encoding="utf-8"))
+                         if probe_file.is_file() else None)
         return executed, resources
 
 

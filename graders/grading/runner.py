@@ -6,7 +6,9 @@ student checking their own work before submitting). Like ``nbgrader autograde`` 
 1. puts the hidden test code back into the notebook's test cells (by their ``grade_id``),
 2. runs the notebook top to bottom in the sandboxed grading kernel, in a scratch copy of the
    assignment folder, continuing after errors, and
-3. reads each test cell's verdict, which ``run_check`` published as JSON.
+3. judges each test cell's evidence here, in the grading process (:mod:`graders.judge`), with
+   the assignment's files and the probe inputs it wrote beside the notebook, and reads the
+   verdicts.
 
 No instructor file and no gradebook is needed: the test code comes from
 :meth:`graders.instructions.Instruction.test_cell_source`.
@@ -138,21 +140,8 @@ def assignment_files(source: Path) -> list[Path]:
 
 
 def collect(nb: nbformat.NotebookNode, instructions: list[Instruction]) -> tuple[list, list]:
-    """The verdict of every instruction from an executed notebook (ours or nbgrader's).
-
-    A notebook whose code reaches into the grading machinery (:mod:`graders.grading.screen`,
-    decided from its source) gets 0 on every instruction with the reason, whatever verdict
-    its kernel published.
-    """
-    from .screen import flag_message, screen_notebook
-
-    findings = screen_notebook(nb)
-    if findings:
-        message = flag_message(findings)
-        flags = [str(f) for f in findings]
-        return ([CheckResult(i.id, i.title, 0.0, i.points, False, message,
-                             details={"flagged": flags}) for i in instructions],
-                [message])
+    """The verdict of every instruction from a judged notebook (ours or nbgrader's): the
+    judge's verdict each test cell shows (:func:`graders.grading.judging.judge_notebook`)."""
     by_cell = {grade_id(c): c for c in nb.cells}
     results, problems = [], []
     for instruction in instructions:
@@ -190,10 +179,15 @@ def grade_notebook(path: str | Path, *, files_from: str | Path | None = None,
 
     if files_from is None:
         files_from = path.parent if (path.parent / "model_weights.h5").exists() else RELEASE_DIR
+    from ..judge import CourseFiles
+    from ..judge import probe as probes
+    from .judging import judge_notebook
+
     with tempfile.TemporaryDirectory(prefix="rnn-course-check-") as tmp:
         work = Path(tmp)
         for f in assignment_files(Path(files_from)):
             shutil.copy(f, work / f.name)
+        probe = probes.write(work)
         if sandboxed:
             kwargs = sandbox.notebook_client_kwargs()
         else:  # the capture extension must be loaded before the student's first cell
@@ -212,5 +206,8 @@ def grade_notebook(path: str | Path, *, files_from: str | Path | None = None,
             tail = kernel_log.read_text(errors="replace").strip().splitlines()[-3:]
             problems.append(f"The notebook stopped running: {type(exc).__name__}: {first}"
                             + (f" (kernel said: {' / '.join(tail)})" if tail else ""))
+    # the judge, here in the grading process: the course's files, the probe it wrote
+    kept = judge_notebook(nb, CourseFiles(files_from), probe)
+    problems += [f"For the instructor's review: {line}" for line in kept["review"]]
     results, more = collect(nb, instructions)
     return NotebookGrade(name, results, problems + more, gradable.cell_errors(nb), nb)

@@ -1,15 +1,15 @@
-"""A static screen of the student's code for tampering with the grading machinery.
+"""A static screen of the student's code for tampering with the grading machinery: the review list.
 
-Why static
-----------
-The hidden test cells run ``run_check`` in the student's own kernel, after the student's code.
-Anything that kernel holds (the ``graders`` modules, ``sys.modules``, builtins, IPython's
-shell and its input transformers, function code objects, import hooks, the verdict's display
-channel) is in the student's reach, and the grader code ships to students: a student who read it
-can rewrite a test cell into a published "passed" verdict without building anything. No check
-run in that kernel can prove it was not tampered with, so this screen runs where student code
-never ran: in the grading process (an nbgrader preprocessor, :class:`ScreenTampering`, and the
-runner behind ``rnn-course check`` and the pytest graders), on the notebook's *source*.
+What it is for
+--------------
+Grades are decided by the judge (:mod:`graders.judge`) from evidence it checks and recomputes,
+outside the student's kernel; a list of constructs cannot close a language this open, so this
+screen is not the boundary. It tells the instructor which notebooks reach into the machinery
+(the ``graders`` modules, ``sys.modules``, builtins, IPython's shell, function code objects,
+import hooks): run by the judge in the grading process
+(:func:`graders.grading.judging.judge_notebook`), on the notebook's *source*, it lists such a
+notebook for review and changes no score, unless the course sets
+``c.ScreenTampering.zero_flagged = True``.
 
 What it allows and denies
 -------------------------
@@ -30,8 +30,8 @@ into Python by IPython's own transformer and parsed, and is flagged when it
 * assigns to or deletes an attribute of an imported module or of something imported from one
   (``plt.show = ...``, ``Sequential.fit = ...``): replacing library code.
 
-A flagged notebook scores 0 on every instruction (a global hook can affect them all) and is
-listed for the instructor with the reason and the line; honest work (``print``, ``gc.collect()``,
+A flagged notebook is listed for the instructor with the reason and the line (and scores 0 on
+every instruction only with ``zero_flagged``); honest work (``print``, ``gc.collect()``,
 ``%matplotlib inline``, the self-check cell) is not flagged: the whole corpus of honest and
 wrong-but-honest answers is screened by the tests.
 
@@ -200,10 +200,13 @@ def screen_notebook(nb) -> list[Finding]:
     return found
 
 
-def flag_message(findings: list[Finding]) -> str:
-    """What the student and the instructor read about a flagged notebook."""
+def flag_message(findings: list[Finding], zeroed: bool = False) -> str:
+    """What the instructor (and, when the course zeroes flagged notebooks, the student) reads
+    about a flagged notebook."""
     shown = "; ".join(str(f) for f in findings[:3])
     more = f" (and {len(findings) - 3} more)" if len(findings) > 3 else ""
-    return ("Flagged for the instructor's review: this notebook's code reaches into the "
-            f"autograder or the interpreter ({shown}{more}). Every instruction of the notebook "
-            "scores 0 until the instructor has looked at it.")
+    text = ("Flagged for the instructor's review: this notebook's code reaches into the "
+            f"autograder or the interpreter ({shown}{more}).")
+    if zeroed:
+        text += " Every instruction of the notebook scores 0 until the instructor has looked at it."
+    return text

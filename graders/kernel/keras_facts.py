@@ -2,7 +2,8 @@
 
 Nothing here reads the student's code: a right answer written any way (``keras.optimizers.SGD``
 or ``tf.keras.optimizers.SGD``, ``'mse'`` or ``MeanSquaredError()``, ``Input`` layer or
-``input_shape=``) gives the same facts.
+``input_shape=``) gives the same facts. Runs in the student's kernel, for the evidence export
+(:mod:`graders.kernel.evidence`); the judge compares the facts, without Keras.
 """
 from __future__ import annotations
 
@@ -108,17 +109,6 @@ def optimizer_facts(model) -> dict:
     }
 
 
-def close(a: float | None, b: float, rel: float = 1e-5) -> bool:
-    return a is not None and math.isclose(a, b, rel_tol=rel, abs_tol=1e-9)
-
-
-def fmt(x) -> str:
-    """A number as a student would write it: 3.0 not 3.0000000001, 0.01 not 0.009999999776."""
-    if x is None:
-        return "None"
-    return f"{float(np.float32(x)):.6g}" if abs(float(x)) < 1e6 else f"{float(x):.6g}"
-
-
 def loss_value(model, y_true, y_pred) -> float | None:
     """The compiled loss evaluated on a small fixed example, or None if it cannot be computed."""
     import keras
@@ -181,15 +171,6 @@ def loss_name(model) -> str:
         getattr(loss, "__name__", None) or type(loss).__name__
 
 
-def evaluate(model, x, y) -> float:
-    """The model's compiled loss on (x, y), computed silently; the first value if it has metrics."""
-    with quiet():
-        value = model.evaluate(x, y, verbose=0)
-    if isinstance(value, (list, tuple)):
-        value = value[0]
-    return float(value)
-
-
 def as_number(value) -> float | None:
     """A student's stored metric as a float: a float, numpy scalar, 0-d array or a one-element
     list; for ``[loss, metric...]`` from a model compiled with metrics, the loss. Else None."""
@@ -204,73 +185,8 @@ def as_number(value) -> float | None:
     return float(arr.reshape(()))
 
 
-def same_value(a: float, b: float, rel: float = 1e-4) -> bool:
-    """Equal, treating every non-finite value (nan, inf) as the same outcome: 'it exploded'."""
-    if not math.isfinite(a) or not math.isfinite(b):
-        return not math.isfinite(a) and not math.isfinite(b)
-    return math.isclose(a, b, rel_tol=rel, abs_tol=1e-6)
+def convert(value) -> np.ndarray:
+    """A Keras or TensorFlow tensor (or anything array-like) as a NumPy array."""
+    import keras
 
-
-# -- the whole layer: every setting that changes what it computes or the shape it outputs ------
-#: Per layer type, the constructor settings that change the model's output, its shape or what
-#: training does to it. Settings that only change speed (``unroll``) or naming are left out.
-COMPUTE_SETTINGS = {
-    "Dense": ("activation", "use_bias", "kernel_initializer", "bias_initializer",
-              "kernel_regularizer", "bias_regularizer", "activity_regularizer",
-              "kernel_constraint", "bias_constraint"),
-    "SimpleRNN": ("activation", "use_bias", "return_sequences", "return_state",
-                  "go_backwards", "stateful", "dropout", "recurrent_dropout"),
-}
-
-
-def _setting(value):
-    """A config value in a comparable form: serialized objects by class and settings."""
-    if isinstance(value, dict) and "class_name" in value:
-        config = value.get("config") or {}
-        return (value["class_name"], tuple(sorted((k, _setting(v)) for k, v in config.items()
-                                                   if k != "name")))
-    if isinstance(value, (list, tuple)):
-        return tuple(_setting(v) for v in value)
-    return value
-
-
-def _show(value) -> str:
-    if isinstance(value, dict) and "class_name" in value:
-        config = {k: v for k, v in (value.get("config") or {}).items() if k != "name"}
-        args = ", ".join(f"{k}={v!r}" for k, v in config.items())
-        return f"{value['class_name']}({args})"
-    return repr(value)
-
-
-def config_differences(layer, reference, settings=None) -> list[str]:
-    """What ``layer`` sets differently from ``reference`` (a layer built as the exercise
-    says), one phrase per setting: ``"go_backwards=True (the exercise: go_backwards=False)"``.
-
-    Compares the layers' own configurations (``get_config``), so any way of writing the same
-    layer (positional arguments, aliases, objects or strings) compares equal.
-    """
-    kind = type(reference).__name__
-    keys = settings or COMPUTE_SETTINGS.get(kind, ())
-    try:
-        mine, theirs = layer.get_config(), reference.get_config()
-    except Exception:  # noqa: BLE001 - a layer that cannot describe itself
-        return []
-    out = []
-    for key in keys:
-        if key not in theirs:
-            continue
-        if _setting(mine.get(key)) != _setting(theirs[key]):
-            out.append(f"{key}={_show(mine.get(key))} (the exercise: {key}={_show(theirs[key])})")
-    return out
-
-
-def layer_mistake(where: str, layer, reference, settings=None) -> str | None:
-    """The message naming every setting of ``layer`` that differs from ``reference``, or None."""
-    differences = config_differences(layer, reference, settings)
-    if not differences:
-        return None
-    kind = type(reference).__name__
-    them = "them as the instruction has them: each" if len(differences) > 1 else \
-        "it as the instruction has it: it"
-    return (f"{where}{kind}: you set " + "; ".join(differences) + f". Leave {them} changes "
-            f"what the model computes.")
+    return np.asarray(keras.ops.convert_to_numpy(value))

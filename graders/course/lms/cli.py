@@ -51,8 +51,8 @@ def configure_parser(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     s.add_argument("--lms-assignment-id", default=None, metavar="ID",
                    help="Canvas: the assignment's id (the number in its column title)")
     s.add_argument("--confirm", action="append", default=[], metavar="STUDENT",
-                   help="export the score of this student's flagged submission (you checked "
-                        "it); repeat for several")
+                   help="you checked this student's flagged submission: leave it off the "
+                        "review list (its score is exported either way); repeat for several")
     s.set_defaults(lms_func=_cmd_export)
 
     s = sub.add_parser("feedback", help="the feedback pages in the zip the LMS attaches to "

@@ -24,6 +24,8 @@ class Grade:
     points: float | None
     max_points: float | None
     blank_reason: str | None = None
+    #: Why the instructor should look at this (exported) grade: the judge's review list.
+    review: str | None = None
 
 
 @dataclass
@@ -39,6 +41,8 @@ class ExportReport:
     grades: dict = field(default_factory=dict)
     #: (student id, why) of every blank grade of a student who is in the LMS file.
     blank: list = field(default_factory=list)
+    #: (student id, why) of every exported grade on the judge's review list.
+    review: list = field(default_factory=list)
     #: Students with a grade here but not in the LMS file (not exported).
     unmatched: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
@@ -51,6 +55,10 @@ class ExportReport:
         if self.blank:
             out.append("Blank (the LMS keeps what it has):")
             out += [f"  {sid}: {why}" for sid, why in self.blank]
+        if self.review:
+            out.append("To review (the judge's score is exported; after checking, "
+                       "--confirm STUDENT leaves them off this list):")
+            out += [f"  {sid}: {why}" for sid, why in self.review]
         if self.unmatched:
             out.append("Graded here but not in the LMS file (not exported):")
             out += [f"  {sid}" for sid in self.unmatched]
@@ -86,8 +94,9 @@ def class_grades(*, course: Path, assignment: str, confirm: list[str] | None = N
                  ) -> dict[str, Grade]:
     """Every student with a submission: their total from the gradebook, or why it is blank.
 
-    A record that ``failed`` is blank; one ``flagged`` for review is blank unless its student
-    is in ``confirm`` (the instructor looked and confirms the gradebook's score).
+    A record that ``failed`` is blank. One ``flagged`` for review carries the gradebook's
+    (the judge's) score and why it is on the review list, unless its student is in
+    ``confirm`` (the instructor looked).
     """
     config = cdir.load_config(course)
     confirm = set(confirm or ())
@@ -96,14 +105,13 @@ def class_grades(*, course: Path, assignment: str, confirm: list[str] | None = N
         if rec.outcome == "failed":
             out[rec.student] = Grade(rec.student, None, rec.max_score,
                                      f"grading failed: {rec.reason}")
-        elif rec.outcome == "flagged" and rec.student not in confirm:
-            out[rec.student] = Grade(rec.student, None, rec.max_score,
-                                     f"flagged for review: {rec.reason} (after checking, "
-                                     f"export with --confirm {rec.student})")
         elif rec.score is None:
             out[rec.student] = Grade(rec.student, None, rec.max_score, "not graded")
         else:
-            out[rec.student] = Grade(rec.student, float(rec.score), float(rec.max_score))
+            review = rec.reason if rec.outcome == "flagged" and rec.student not in confirm \
+                else None
+            out[rec.student] = Grade(rec.student, float(rec.score), float(rec.max_score),
+                                     review=review)
     for folder in cdir.submitted(config, assignment):
         out.setdefault(folder.student, Grade(folder.student, None, None,
                                              "submitted, not graded yet: run rnn-course grade"))
@@ -127,8 +135,8 @@ def export_grades(*, course: str | Path, assignment: str | None = None, lms: str
 
     Points are scaled to ``points_possible``, by default the LMS item's own maximum (Canvas's
     Points Possible row, Moodle's Maximum Grade), else the assignment's points. Blank, never
-    0, for a student without a score: no submission, not graded, grading failed, flagged for
-    review (unless in ``confirm``); the report lists them.
+    0, for a student without a score: no submission, not graded, grading failed; the report
+    lists them, and the exported grades on the judge's review list (unless in ``confirm``).
     """
     course = cdir.find_course(course)
     lms = lms_name(lms)
@@ -212,6 +220,8 @@ def _export_canvas(r: Roster, assignment, to: Path, grades, max_points, points_p
         report.grades[sid] = cell
         if value is None:
             report.blank.append((sid, grade.blank_reason if grade else "no submission"))
+        elif grade.review:
+            report.review.append((sid, grade.review))
         w.writerow([s.canvas.get("sortable_name", ""), s.canvas["id"],
                     s.canvas.get("sis_user_id", ""), s.canvas.get("sis_login_id", ""),
                     s.canvas.get("section", ""), cell])
@@ -268,6 +278,8 @@ def _export_moodle(course: Path, r: Roster, assignment, to: Path, grades, max_po
             report.blank.append((sid, grade.blank_reason if grade else "no submission"))
         else:
             row[col["Grade"]] = f"{value:.2f}"
+            if grade.review:
+                report.review.append((sid, grade.review))
             if feedback_col is not None:
                 row[feedback_col] = comments.of(sid, value, scale)
         report.grades[sid] = row[col["Grade"]]
