@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..kernel.result import Mistake
-from .codec import BadEvidence, decode_array, read_digest, read_number
+from .codec import BadEvidence, decode_array, digest_array, read_digest, read_number
 from .course import CourseFiles
 
 
@@ -143,12 +143,8 @@ class Model:
 
     def weight_digests(self) -> list[tuple[tuple[int, ...], str]]:
         digests = self.data.get("weight_digests")
-        if digests is None:
-            weights = self.weights() or []
-            import hashlib
-
-            return [(w.shape, hashlib.sha256(np.ascontiguousarray(w, dtype="<f4").tobytes())
-                     .hexdigest()) for w in weights]
+        if digests is None:  # weights that travelled as data: digested as the kernel would
+            return [read_digest(digest_array(w)) for w in self.weights() or []]
         if not isinstance(digests, list):
             raise BadEvidence("the model's weight digests are not a list")
         return [read_digest(d, f"weight digest {i}") for i, d in enumerate(digests)]

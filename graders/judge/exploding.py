@@ -15,7 +15,7 @@ import numpy as np
 
 from ..kernel.result import Mistake
 from . import numeric as nm
-from .codec import BadEvidence
+from .codec import read_number
 from .evidence import Evidence, Model
 
 HIDDEN_UNITS = 25
@@ -215,10 +215,7 @@ def _step2(ev: Evidence) -> str:
                       f"(train {train:.3g}, test {test:.3g}). Build a new model for step 2: "
                       "the step 1 model's weights are already nan, and no clipping repairs them.",
                       "exploding_not_rebuilt")
-    val_loss = model.history().get("val_loss_last")
-    from .codec import read_number
-
-    val_loss = read_number(val_loss)
+    val_loss = read_number(model.history().get("val_loss_last"))
     if val_loss is None or not nm.same_value(val_loss, test, rel=1e-3):
         raise Mistake("Step 2: the validation loss of your last epoch "
                       f"({val_loss if val_loss is None else format(val_loss, '.6g')}) is not "
@@ -232,5 +229,3 @@ def _step2(ev: Evidence) -> str:
                       f"(X_train, y_train).")
     return f"Step 2 is right: with clipvalue=3.0 the MSE is finite (train {train:.3g}, test {test:.3g})."
 
-
-__all__ = ["check_exploding_step1", "check_exploding_step2", "BadEvidence"]

@@ -19,7 +19,7 @@ from . import numeric as nm
 from .course import WEIGHTS_FILE
 from .evidence import Evidence, Model
 from .exploding import describe_layers
-from .reference import COMPUTE_SETTINGS
+from .reference import COMPUTE_SETTINGS, LAYERS
 
 RNN_UNITS = 600
 ACCURACY_METRICS = {"accuracy", "acc", "binary_accuracy"}
@@ -52,8 +52,8 @@ def _build_mistake(ev: Evidence, model: Model) -> Mistake | None:
                        f"is Dense({output.units}) with '{output.activation}'.")
     for layer, reference in ((rnn, "vanishing_rnn"), (output, "vanishing_output")):
         # the whole layer, but for initializers: the pretrained weights replace them
-        kind = "SimpleRNN" if reference == "vanishing_rnn" else "Dense"
-        settings = [s for s in COMPUTE_SETTINGS[kind] if not s.endswith("_initializer")]
+        settings = [s for s in COMPUTE_SETTINGS[LAYERS[reference][0]]
+                    if not s.endswith("_initializer")]
         message = nm.layer_mistake("", layer.config, reference, settings)
         if message:
             return Mistake(message)
