@@ -23,6 +23,10 @@ c.ClearSolutions.code_stub = {
     "python": "# YOUR CODE HERE\nraise NotImplementedError()",
 }
 
+# Feedback pages show the notebooks' formulas as MathML made when the page is built, not by
+# MathJax from a CDN: they read the same offline and inside an LMS's feedback zip.
+c.GenerateFeedback.exporter_class = "graders.course.mathml.FeedbackExporter"
+
 # Student code runs in a sandboxed kernel: no network, its own folder only, 4 GiB of memory;
 # it cannot reach the gradebook, the source notebooks or another student's files.
 use_sandboxed_kernel(c)

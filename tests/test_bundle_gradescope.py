@@ -5,6 +5,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -16,8 +17,10 @@ from packaging.requirements import Requirement
 from graders.course import bundle as bundle_module
 from graders.course import gradescope
 from graders.course.bundle import bundle, read_lock
-from graders.course.gradescope import (Layout, NotebookOutcome, SandboxStatus, autograder_zip,
-                                       find_notebooks, released_name, results_json, write_results)
+from graders.course.gradescope import (KernelChoice, Layout, NotebookOutcome, SandboxStatus,
+                                       autograder_zip, find_notebooks, released_name, results_json,
+                                       write_results)
+from graders.grading import unprivileged
 from graders.instructions import INSTRUCTIONS, NOTEBOOKS, for_notebook
 from graders.kernel.hints import HINTS
 from graders.kernel.result import RESULT_MIMETYPE, CheckResult
@@ -161,6 +164,9 @@ def test_autograder_zip_has_setup_and_run_autograder_at_its_root(autograder, rel
         subprocess.run(["bash", "-n"], input=script, text=True, check=True)
     assert "pip install --no-cache-dir --disable-pip-version-check -r requirements.txt" in setup
     assert "python3.11-venv" in setup and "graders.grading.sandbox install" in setup
+    assert (f"id -u {unprivileged.KERNEL_USER} >/dev/null 2>&1 || useradd --system "
+            f"--user-group --no-create-home \\\n    --home-dir /nonexistent --shell "
+            f"/usr/sbin/nologin {unprivileged.KERNEL_USER}\n") in setup
     assert "-m graders.course.gradescope run" in run_script
     assert f"./{_wheel_name()}" in requirements.splitlines()
     linux = _selected(requirements, PLATFORMS["linux"])  # Gradescope's image: the grader's pins
@@ -229,6 +235,7 @@ def test_results_json_follows_gradescopes_spec_field_by_field(tmp_path):
     assert results["execution_time"] == 13
     assert results["output_format"] == results["test_output_format"] == "md"
     assert results["extra_data"] == {"sandboxed": False, "sandbox": "no user namespaces",
+                                     "kernel": "plain", "kernel_user": None,
                                      "notebooks": ["exploding_gradients"]}
     tests = results["tests"]
     assert [t["number"] for t in tests] == ["1.1", "1.2", "2.1", "2.2", "2.3", "2.4"]
@@ -252,6 +259,33 @@ def test_results_json_follows_gradescopes_spec_field_by_field(tmp_path):
     assert "plain Python kernel" in output and "no user namespaces" in output
     path = write_results(results, tmp_path / "results" / "results.json")
     assert json.loads(path.read_text()) == results
+
+
+def test_results_json_says_which_kernel_ran_and_what_holds_in_it():
+    """Does results.json say, in its output and extra_data, that the notebooks ran as the
+    unprivileged user, with what that protects and what it does not, and name the sandbox or
+    the plain kernel (with both reasons) otherwise?"""
+    outcome = gradescope._all_failed("exploding_gradients", "missing")
+    status = SandboxStatus(False, "no user namespaces")
+    as_user = results_json([outcome], sandbox=status, execution_time=1,
+                           kernel=KernelChoice("unprivileged", status.reason, "rnn-course-kernel"))
+    assert as_user["extra_data"]["kernel"] == "unprivileged"
+    assert as_user["extra_data"]["kernel_user"] == "rnn-course-kernel"
+    output = as_user["output"]
+    assert "as the unprivileged user `rnn-course-kernel` (the bubblewrap sandbox was not used: " \
+           "no user namespaces)" in output
+    assert "cannot change the autograder, the course's files or these results" in output
+    assert "stopped when the notebook ends, before it is graded" in output
+    assert "Not enforced in this mode: the sandbox's memory cap per kernel and its network " \
+           "cut-off" in output
+    assert "plain Python kernel" not in output
+    plain = results_json([outcome], sandbox=status, execution_time=1, kernel=KernelChoice(
+        "plain", "no user namespaces; the grader does not run as root"))
+    assert plain["extra_data"]["kernel"] == "plain" and plain["extra_data"]["kernel_user"] is None
+    assert "plain Python kernel" in plain["output"]
+    assert "not used: no user namespaces; the grader does not run as root)" in plain["output"]
+    boxed = results_json([outcome], sandbox=SandboxStatus(True, "works"), execution_time=1)
+    assert boxed["extra_data"]["kernel"] == "sandbox" and "bubblewrap sandbox" in boxed["output"]
 
 
 def test_a_submission_without_notebooks_scores_zero_with_a_message(tmp_path, monkeypatch):
@@ -330,9 +364,9 @@ def test_run_hands_the_runner_a_clean_copy_under_the_released_name(tmp_path, mon
                 CheckResult(step2.id, step2.title, 0.0, step2.points, False,
                             "Step 2: you clipped with clipnorm=3.", "exploding_clipnorm")]
 
-    def fake_grade_notebook(path, *, files_from, timeout, sandboxed):
+    def fake_grade_notebook(path, *, files_from, timeout, sandboxed, user):
         nb = runner.read_notebook(Path(path))
-        seen[Path(path).name] = (files_from, timeout, sandboxed,
+        seen[Path(path).name] = (files_from, timeout, sandboxed, user,
                                  [c.outputs for c in nb.cells if c.cell_type == "code"])
         return runner.NotebookGrade(Path(path).stem, verdicts,
                                     problems=["a test cell published no verdict"])
@@ -349,9 +383,12 @@ def test_run_hands_the_runner_a_clean_copy_under_the_released_name(tmp_path, mon
     (layout.submission / "vanishing_gradients.ipynb").write_text("{ not json")
 
     results = gradescope.run(layout=layout)
-    files_from, timeout, sandboxed, outputs = seen.pop("exploding_gradients.ipynb")
+    files_from, timeout, sandboxed, user, outputs = seen.pop("exploding_gradients.ipynb")
     assert not seen  # the unreadable notebook never reached the runner
     assert (files_from, timeout, sandboxed) == (layout.data, gradescope.CELL_TIMEOUT, False)
+    # the unprivileged user where it works here (root, and it can run the interpreter)
+    assert user == results["extra_data"]["kernel_user"]
+    assert results["extra_data"]["kernel"] == ("unprivileged" if user else "plain")
     assert outputs and all(o == [] for o in outputs)
     by_id = {t["tags"][1]: t for t in results["tests"]}
     assert list(by_id) == list(INSTRUCTIONS)
@@ -397,7 +434,8 @@ def _gradescope_container(root: Path, command: list[str]) -> list[str]:
 def test_gradescope_grades_bobs_renamed_upload_as_gradescope_runs_it(autograder, tmp_path):
     """Unpacked at /autograder with bob's notebooks in submission/ (one renamed by the browser),
     does run_autograder write results.json with bob's scores and messages per instruction,
-    grading in the plain kernel because the container has no user namespaces?
+    grading in the plain kernel because the container has no user namespaces (for the sandbox)
+    and its root, mapped alone into one, cannot switch users (for the unprivileged kernel)?
 
     setup.sh is not run (no pip installs here): run_autograder uses this virtualenv, which holds
     the same pinned versions and this package, through RNN_COURSE_AUTOGRADER_PYTHON."""
@@ -437,6 +475,215 @@ def test_gradescope_grades_bobs_renamed_upload_as_gradescope_runs_it(autograder,
     assert results["score"] == expected == 4
     assert 0 < results["execution_time"] < 600
     assert results["extra_data"]["sandboxed"] is False
+    # root in a user namespace that maps only root: it cannot switch users either
+    assert results["extra_data"]["kernel"] == "plain"
+    assert results["extra_data"]["kernel_user"] is None
     assert "plain Python kernel" in results["output"]
     assert "Graded `exploding_gradients (1).ipynb` as `exploding_gradients.ipynb`." in results["output"]
-    assert "sandbox: off" in done.stdout  # the instructor's log says why, too
+    assert "sandbox: off" in done.stdout and "kernel: plain" in done.stdout  # the instructor's log
+
+
+# ----------------------------------------------------------------------------- unprivileged kernel
+def _launcher(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-I", "-m", unprivileged.MODULE, *args], cwd="/",
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_the_launcher_refuses_root_unknown_users_and_bad_arguments():
+    """Does the unprivileged kernel's launcher refuse to start a kernel as a user with root's
+    uid, as a user that does not exist, or without its arguments, saying why?"""
+    for user in ("root", "no-such-user-rnn-course"):
+        done = _launcher("--user", user, "connection.json")
+        assert done.returncode == 3 and "NOT started" in done.stderr, done.stderr
+    assert "the user root has root's uid or gid" in _launcher("--user", "root", "--check").stderr
+    assert "no user no-such-user-rnn-course" in _launcher(
+        "--user", "no-such-user-rnn-course", "--check").stderr
+    assert _launcher("connection.json").returncode == 2
+
+
+def _kernel_user_or_skip():
+    if os.geteuid() != 0:
+        pytest.skip("only root can switch users (Gradescope runs the autograder as root)")
+    return unprivileged.kernel_user()
+
+
+def test_every_process_of_the_kernel_user_is_killed(tmp_path):
+    """Are all processes of the kernel's user killed, a detached one (its own session) and its
+    child included, and none left in /proc? (Every process of that user: the dedicated account
+    if it exists, else nobody.)"""
+    entry = _kernel_user_or_skip()
+    as_user = dict(user=entry.pw_uid, group=entry.pw_gid, extra_groups=[], cwd="/",
+                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    detached = subprocess.Popen(["sh", "-c", "sleep 60 & sleep 60"], start_new_session=True,
+                                **as_user)
+    plain = subprocess.Popen(["sleep", "60"], **as_user)
+    time.sleep(0.3)
+    assert {detached.pid, plain.pid} <= set(unprivileged.processes(entry.pw_uid))
+    assert unprivileged.kill_processes(entry.pw_name) >= 3
+    assert detached.wait(10) == -9 and plain.wait(10) == -9
+    assert unprivileged.processes(entry.pw_uid) == []
+    assert unprivileged.kill_processes(entry.pw_name) == 0  # nothing left: nothing to do
+
+
+def test_the_kernels_folder_is_handed_over_and_its_files_stay_roots(tmp_path):
+    """Does the kernel's user get its scratch folder (0700) while the files root put in it
+    stay root's and readable?"""
+    entry = _kernel_user_or_skip()
+    folder = tmp_path / "work"
+    folder.mkdir(mode=0o700)
+    (folder / "model_weights.h5").write_bytes(b"weights")
+    (folder / "model_weights.h5").chmod(0o600)
+    unprivileged.hand_over(folder, entry.pw_name)
+    st = folder.stat()
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (entry.pw_uid, entry.pw_gid, 0o700)
+    weights = (folder / "model_weights.h5").stat()
+    assert (weights.st_uid, stat.S_IMODE(weights.st_mode)) == (0, 0o644)
+
+
+def _root_container(root: Path, command: list[str]) -> list[str]:
+    """bwrap arguments running ``command`` as root with root's rights (no user namespace, so
+    it can switch users, as in Gradescope's container): ``root`` at /autograder, the host's
+    system read-only but the installed package, which is root's to write as in Gradescope's
+    virtualenv, a private /tmp, and a /root holding only the interpreter and the clone when
+    they live there (a pyenv Python; the host's /root is 0700), with folders the kernel's user
+    may pass through."""
+    args = ["bwrap", "--die-with-parent"]
+    for entry in sorted(os.listdir("/")):
+        path = f"/{entry}"
+        if entry in {"proc", "dev", "tmp", "root", "autograder", "lost+found"}:
+            continue
+        if os.path.islink(path):
+            args += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            args += ["--ro-bind", path, path]
+    args += ["--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--tmpfs", "/tmp",
+             "--dir", "/tmp/home", "--perms", "0755", "--tmpfs", "/root"]
+    made = set()
+    for path in sorted({str(REPO), sys.prefix, os.path.realpath(sys.prefix), sys.base_prefix,
+                        os.path.realpath(sys.base_prefix)}):
+        if not path.startswith(("/tmp/", "/root/")) or any(path.startswith(m + "/") for m in made):
+            continue
+        for parent in reversed(Path(path).parents[:-2]):  # below /tmp or /root
+            args += ["--perms", "0755", "--dir", str(parent)]
+        args += ["--ro-bind", path, path]
+        made.add(path)
+    package = str(Path(unprivileged.__file__).resolve().parents[1])
+    return args + ["--bind", package, package, "--bind", str(root), "/autograder",
+                   "--chdir", "/autograder", "--", *command]
+
+
+#: Added to the end of the first notebook: a process that would outlive the kernel.
+LEFT_BEHIND = """\
+import subprocess, sys
+_left = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"],
+                         start_new_session=True, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+open("/autograder/shared/left_behind.pid", "w").write(str(_left.pid))
+"""
+#: Added to the end of the second notebook: try to rewrite the results, the judge, the course's
+#: data, to regain root or kill the grader; start a process that forges the results later.
+HOSTILE = """\
+import json, os, signal, subprocess, sys
+import graders.instructions
+report = {"uid": os.getuid(), "attempts": {}, "folder": os.stat(".").st_uid,
+          "home": os.environ["HOME"], "grading": os.environ.get("RNN_COURSE_GRADING")}
+try:  # the first notebook's process: its state (Z: dead, not yet reaped by init)
+    pid = open("/autograder/shared/left_behind.pid").read()
+    report["left_behind"] = open(f"/proc/{pid}/status").read().split("State:")[1].split()[0]
+except FileNotFoundError:
+    report["left_behind"] = "gone"
+
+def attempt(name, action):
+    try:
+        action()
+        report["attempts"][name] = "done"
+    except Exception as exc:
+        report["attempts"][name] = type(exc).__name__
+
+FORGED = '{"score": 100.0, "tests": []}'
+attempt("results.json", lambda: open("/autograder/results/results.json", "w").write(FORGED))
+attempt("results folder", lambda: open("/autograder/results/forged.json", "x").close())
+# append mode, nothing written: harmless if it ever succeeded
+attempt("installed package", lambda: open(graders.instructions.__file__, "a").close())
+attempt("course data", lambda: open("/autograder/source/data/model_weights.h5", "a").close())
+attempt("course folder", lambda: open("/autograder/source/data/planted.npz", "x").close())
+attempt("root", lambda: os.setuid(0))
+attempt("the grader", lambda: os.kill(os.getppid(), signal.SIGKILL))
+LATE = ("import time; time.sleep(5); open('/autograder/shared/lingered', 'w').write('late'); "
+        "open('/autograder/results/results.json', 'w').write('" + FORGED + "')")
+late = subprocess.Popen([sys.executable, "-c", LATE], start_new_session=True,
+                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL)
+report["late"] = late.pid
+json.dump(report, open("/autograder/shared/report.json", "w"))
+"""
+
+
+@pytest.mark.slow
+def test_without_bubblewrap_a_hostile_kernel_runs_unprivileged_and_leaves_nothing(tmp_path):
+    """With the sandbox off and the autograder root (Gradescope's container without user
+    namespaces), does a submission of the reference solution whose notebooks try to rewrite
+    results.json, the installed package, the course's files, to regain root, to kill the grader,
+    and leave processes behind (one idle, one that forges results.json 5 s later) get the
+    reference's 9/9 from the judge, run as the unprivileged user (every attempt refused with
+    PermissionError), and leave no process of that user, neither between the notebooks nor
+    after the grader, and results.json still the judge's 8 s later?"""
+    entry = _kernel_user_or_skip()
+    if not shutil.which("bwrap"):
+        pytest.skip("bubblewrap is not installed here")
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(autograder_zip(course=REPO, assignment=ASSIGNMENT,
+                                        to=tmp_path / "autograder.zip")) as z:
+        z.extractall(root / "source")
+    shutil.copy(root / "source" / "run_autograder", root / "run_autograder")
+    for folder in ("submission", "results", "shared"):
+        (root / folder).mkdir()
+    results_path = root / "results" / "results.json"
+    results_path.write_text("{}\n")  # as root's files are in Gradescope: 0644 in 0755 folders
+    for path in [root, *root.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() or path.name == "run_autograder" else 0o644)
+    (root / "shared").chmod(0o1777)  # where the kernel reports what it saw
+    alice = REPO / "tests" / "files" / "submissions" / "alice_right" / ASSIGNMENT
+    for name, cell in (("exploding_gradients", LEFT_BEHIND), ("vanishing_gradients", HOSTILE)):
+        nb = nbformat.read(alice / f"{name}.ipynb", as_version=4)
+        nb.cells.append(nbformat.v4.new_code_cell(cell))
+        nbformat.write(nb, root / "submission" / f"{name}.ipynb")
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "JUPYTER_"))}
+    env.update(HOME="/tmp/home", **{gradescope.ENV_PYTHON: sys.executable,
+                                    gradescope.ENV_SANDBOX: "off"})
+    try:
+        done = subprocess.run(_root_container(root, ["/autograder/run_autograder"]), env=env,
+                              capture_output=True, text=True, timeout=600)
+        ended = time.monotonic()
+        left = unprivileged.processes(entry.pw_uid)  # right after the grader
+        assert done.returncode == 0, done.stdout + done.stderr
+        results = json.loads(results_path.read_text())
+        assert results["score"] == 9.0, results["output"]
+        assert all(t["status"] == "passed" for t in results["tests"])
+        assert results["extra_data"]["kernel"] == "unprivileged"
+        assert results["extra_data"]["kernel_user"] == entry.pw_name
+        assert f"as the unprivileged user `{entry.pw_name}`" in results["output"]
+        assert f"kernel: unprivileged as {entry.pw_name}" in done.stdout
+
+        report = json.loads((root / "shared" / "report.json").read_text())
+        assert report["uid"] == report["folder"] == entry.pw_uid != 0  # its folder, its home
+        assert report["home"].endswith(f"/{unprivileged.HOME_FOLDER}")
+        assert report["grading"] == "1"  # a `!rnn-course check` cell does not grade again
+        assert report["attempts"] == {name: "PermissionError" for name in (
+            "results.json", "results folder", "installed package", "course data",
+            "course folder", "root", "the grader")}
+        assert report["left_behind"] in ("gone", "Z")  # killed after the first notebook
+        assert left == []
+        time.sleep(max(0.0, ended + 8 - time.monotonic()))
+        assert not (root / "shared" / "lingered").exists()
+        assert json.loads(results_path.read_text()) == results
+        written = results_path.stat()  # root's, as write_results left it
+        assert (written.st_uid, stat.S_IMODE(written.st_mode)) == (0, 0o644)
+        assert sorted(p.name for p in (root / "results").iterdir()) == ["results.json"]
+    finally:  # a failed defence must not leave its processes on this machine
+        for pid in unprivileged.processes(entry.pw_uid):
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass

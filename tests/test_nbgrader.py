@@ -81,3 +81,26 @@ def test_samples_are_the_current_release_filled_in():
             expected = fill(variant.notebook, variant.cells)
             assert [c.source for c in shipped.cells] == [c.source for c in expected.cells], (
                 f"{student}/{variant.notebook}: regenerate with `python tests/make_samples.py`")
+
+
+def test_autograde_without_the_judge_refuses_before_student_code_runs(released_course):
+    """A course config that keeps the sandbox kernel but lost `install(c)` (the judge): plain
+    `nbgrader autograde` must not grade from the student's own kernel. Is the kernel refused
+    before the notebook runs (the cell that would leave a mark never ran), with the reason in
+    nbgrader's log, and no score given?"""
+    course = released_course
+    config = course / "nbgrader_config.py"
+    text = config.read_text()
+    assert "judge_every_test_cell(c)\n" in text
+    config.write_text(text.replace("judge_every_test_cell(c)\n", ""))
+    submitted = course / "submitted" / "alice_right" / ASSIGNMENT
+    shutil.copytree(SAMPLE_DIR / "alice_right" / ASSIGNMENT, submitted)
+    result = run_nbgrader(course, "autograde", ASSIGNMENT)
+    log = result.stdout + result.stderr
+    assert "does not hold the judge" in log and "install(c)" in log, log[-3000:]
+    # nbgrader gave up on the submission: nothing autograded, 0 in the gradebook
+    assert not (course / "autograded" / "alice_right" / ASSIGNMENT / "exploding_gradients.ipynb"
+                ).exists()
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        assert [(s.student_id, s.score) for s in gb.assignment_submissions(ASSIGNMENT)] == [
+            ("alice_right", 0.0)]

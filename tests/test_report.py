@@ -379,3 +379,137 @@ def test_report_renders_in_a_browser(graded_course, tmp_path):
     red = sum(1 for r, g, b in pixels if r > 150 and g < 90 and b < 90)
     green = sum(1 for r, g, b in pixels if g > 100 and r < 90 and b < 100)
     assert red and green, "the pass and fail marks are visible"
+
+
+# -- math: MathML made when the page is built, no MathJax ------------------------------------
+#: A formula in a markdown cell's source: $$...$$ or $...$ (the notebooks use only these).
+FORMULA = re.compile(r"\$\$.+?\$\$|\$[^$]+?\$", re.DOTALL)
+
+
+def _outside_code(page: str) -> str:
+    """The page without its code listings and <style>/<script> blocks (where `$` is code)."""
+    page = re.sub(r"<(pre|style|script|code)\b.*?</\1>", "", page, flags=re.DOTALL | re.I)
+    return re.sub(r'<div class="highlight[^"]*">.*?</div>', "", page, flags=re.DOTALL)
+
+
+def test_math_in_headings_outputs_and_unsupported_tex_by_the_feedback_exporter():
+    """Without nbgrader: a notebook with a formula in a heading (nbconvert re-parses headings
+    for their anchors), a `text/latex` output (IPython's Math), TeX that latex2mathml cannot
+    convert, and `$` in code. Each formula MathML, the unknown one kept as readable source,
+    code untouched, no MathJax script."""
+    from graders.course.mathml import FeedbackExporter
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("## The other side of $(W_a)^{t-1}$\n\n"
+                                      "Clip at $\\lvert g \\rvert \\le 3$; "
+                                      "$\\left( x$; `price = $5$`\n\n"
+                                      "$$\\frac{\\partial L}{\\partial W}$$"),
+        nbformat.v4.new_code_cell("Math(...)", outputs=[nbformat.v4.new_output(
+            "display_data", data={"text/latex": "$\\displaystyle \\sqrt{2}$",
+                                  "text/plain": "<IPython.core.display.Math object>"})]),
+    ]
+    page, _ = FeedbackExporter(template_name="classic").from_notebook_node(nb)
+    heading = re.search(r"<h2[^>]*>(.*?)</h2>", page, re.DOTALL)[1]
+    assert heading.startswith("The other side of <math ") and "ns0:" not in heading
+    assert len(re.findall(r"<math\b", page)) == 4  # heading, |g| <= 3, the fraction, sqrt(2)
+    assert '<math display="block"' in page or 'display="block"' in page
+    assert "<msqrt>" in page and "<mfrac>" in page
+    assert '<code class="tex">\\left( x</code>' in page
+    assert "<code>price = $5$</code>" in page
+    assert "x-mathjax-config" not in page and not re.search(r"mathjax[^\"']*\.js", page, re.I)
+    assert nb.cells[1].outputs[0].data.keys() == {"text/latex", "text/plain"}, "input kept"
+
+
+@pytest.mark.slow
+def test_feedback_pages_carry_their_formulas_as_mathml_and_load_no_mathjax(graded_course):
+    """nbgrader's feedback template loads MathJax from a CDN and leaves the formulas as raw
+    LaTeX for it: offline, or in an LMS's feedback zip, students saw `$\\hat y$`. With the course
+    config's FeedbackExporter, does every page hold each formula of its notebook's markdown as a
+    MathML element, no `$...$` left in the prose, and no script to load from anywhere?"""
+    for student in SAMPLES:
+        for notebook in NOTEBOOKS:
+            released = nbformat.read(graded_course / "release" / ASSIGNMENT / f"{notebook}.ipynb",
+                                     as_version=4)
+            formulas = sum(len(FORMULA.findall(cell.source)) for cell in released.cells
+                           if cell.cell_type == "markdown")
+            assert formulas > 5, "the notebooks explain the gradients with formulas"
+            page = page_of(graded_course, student, notebook)
+            mathml = re.findall(r'<math\b[^>]*xmlns="http://www.w3.org/1998/Math/MathML"', page)
+            assert len(mathml) >= formulas, f"{student}/{notebook}: {len(mathml)} of {formulas}"
+            assert 'class="tex"' not in page, "every formula converted (none left as source)"
+            assert "ns0:" not in page and "rnn-course-formula" not in page
+            assert "x-mathjax-config" not in page and "mathjax.js" not in page.lower()
+            assert not re.findall(r"<script[^>]+src=", page, flags=re.I), "nothing loaded"
+            raw = FORMULA.findall(html.unescape(re.sub(r"<[^>]+>", "", _outside_code(page))))
+            assert not raw, f"{student}/{notebook}: LaTeX left for MathJax: {raw[:3]}"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(chromium() is None, reason="chromium is not installed (apt-get install -y "
+                    "chromium): the page cannot be rendered headlessly here")
+def test_feedback_formulas_render_as_math_offline_in_a_browser(graded_course, tmp_path):
+    """Chromium with every host unresolvable: are the page's formulas laid out as math (a
+    fraction taller than a line of the paragraph around it), not as flat text?"""
+    page = tmp_path / "page.html"
+    probe = ("<script>const m=[...document.querySelectorAll('math')];"
+             "const f=document.querySelector('mfrac').getBoundingClientRect().height;"
+             "const line=parseFloat(getComputedStyle(document.querySelector('mfrac')"
+             ".closest('p,div')).fontSize);"
+             "document.title='laid-out:'+m.filter(x=>x.getBoundingClientRect().width>0).length+"
+             "'/'+m.length+' fraction:'+(f/line).toFixed(2)+' mathjax:'+(typeof MathJax);"
+             "</script>")
+    source = page_of(graded_course, "alice_right", "vanishing_gradients")
+    page.write_text(source.replace("</body>", probe + "</body>"))
+    result = subprocess.run(
+        [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         "--disable-background-networking", "--host-resolver-rules=MAP * ~NOTFOUND",
+         f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=180)
+    title = re.search(r"<title>laid-out:(\d+)/(\d+) fraction:([\d.]+) mathjax:(\w+)</title>",
+                      result.stdout)
+    assert title, result.stderr[-2000:]
+    laid_out, total, fraction, mathjax = int(title[1]), int(title[2]), float(title[3]), title[4]
+    assert total > 5 and laid_out == total
+    assert fraction > 1.3, f"a fraction {fraction} font sizes tall: not laid out as math"
+    assert mathjax == "undefined"
+
+
+def test_points_come_from_the_courses_postgresql_gradebook_into_its_own_folders(
+        tmp_path, postgres_url, monkeypatch):
+    """A course whose nbgrader_config.py names a PostgreSQL gradebook and its own folder names
+    (`graded/`, `returned/`): `python -m graders.course.report` used to look for
+    `gradebook.db` beside the config, find none, and silently show the notebooks' verdicts.
+    Does the page sit where the course's config says, with the instructor's manual score from
+    the PostgreSQL gradebook?"""
+    bindir = Path(__import__("sys").executable).parent  # a new gradebook runs `alembic`
+    monkeypatch.setenv("PATH", f"{bindir}:{__import__('os').environ.get('PATH', '')}")
+    course = tmp_path / "course"
+    course.mkdir()
+    (course / "nbgrader_config.py").write_text(
+        "c = get_config()\n"
+        f"c.CourseDirectory.db_url = {postgres_url!r}\n"
+        "c.CourseDirectory.autograded_directory = 'graded'\n"
+        "c.CourseDirectory.feedback_directory = 'returned'\n")
+    with Gradebook(postgres_url) as gb:
+        gb.add_assignment(ASSIGNMENT)
+        gb.add_notebook("exploding_gradients", ASSIGNMENT)
+        for instruction in for_notebook("exploding_gradients"):
+            gb.add_grade_cell(instruction.test_cell, "exploding_gradients", ASSIGNMENT,
+                              max_score=instruction.points, cell_type="code")
+        gb.add_student("alice")
+        with gb.db.no_autoflush:  # nbgrader builds the submission's rows before adding them
+            gb.add_submission(ASSIGNMENT, "alice")
+        grade = gb.find_grade  # the autograder's 1 on step 1; the instructor's 1.5 on step 2
+        grade("test_exploding_step1", "exploding_gradients", ASSIGNMENT, "alice").auto_score = 1
+        grade("test_exploding_step2", "exploding_gradients", ASSIGNMENT,
+              "alice").manual_score = 1.5
+        gb.db.commit()
+    autograded(course, "alice", "exploding_gradients")
+    (course / "autograded").rename(course / "graded")
+
+    assert rep.main(["--course", str(course), "--student", "alice"]) == 0
+    assert not (course / "gradebook.db").exists() and not (course / "feedback").exists()
+    page = (course / "returned" / "alice" / ASSIGNMENT / "exploding_gradients.html").read_text()
+    assert rows(page)["exploding_step2"][:2] == (1.5, 2)
+    assert rows(page)["exploding_step1"][:2] == (1, 2)  # the notebook's verdict says 2

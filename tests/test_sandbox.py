@@ -243,11 +243,13 @@ def course(kernel_env):
         "import sys\n"
         f"sys.path.insert(0, {str(REPO)!r})  # graders/ may not be pip-installed\n"
         "from graders.sandbox import configure\n"
+        "from graders.require_verdict import install\n"
         "c = get_config()\n"
         f"c.CourseDirectory.root = {str(root)!r}\n"
         "c.CourseDirectory.course_id = 'sbxcourse'\n"
         "c.Execute.timeout = 240\n"
-        "configure(c)\n")
+        "configure(c)\n"
+        "install(c)  # the sandbox kernel runs under nbgrader autograde only with the judge\n")
     nbgrader(root, kernel_env, "generate_assignment", ASSIGNMENT)
     yield root
     shutil.rmtree(base, ignore_errors=True)

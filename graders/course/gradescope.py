@@ -6,7 +6,8 @@
 * ``setup.sh``: run once by Gradescope, as root, to build the image: Python >= 3.11 with venv,
   bubblewrap and prlimit, a virtualenv at ``/autograder/venv`` with every version of
   ``requirements.txt`` (the lock file's pins, ``tensorflow-cpu`` here) and this package (the
-  wheel beside it), and the sandbox kernel spec;
+  wheel beside it), the sandbox kernel spec, and the system user the kernel runs as where the
+  sandbox cannot (:data:`graders.grading.unprivileged.KERNEL_USER`);
 * ``run_autograder``: run for every submission; it calls :func:`run`, which grades every
   notebook in ``/autograder/submission/`` with the very checks of ``rnn-course check``
   (:func:`graders.grading.runner.grade_notebook`) and writes ``/autograder/results/results.json``;
@@ -22,13 +23,22 @@ The sandbox steps aside
 Gradescope runs each submission in a throwaway container of its own, which is the isolation
 there; user namespaces are usually not available inside it, and bubblewrap needs them. Each run
 therefore *probes* the sandbox (:func:`probe_sandbox`: starts a trivial process in it) and
-grades in the bubblewrap kernel if it works, else in a plain local kernel with the capture
-extension (``grade_notebook(..., sandboxed=False)``), and says which in the results' ``output``
-with the limits that still apply (:data:`PLAIN_KERNEL_LIMITS`). ``RNN_COURSE_AUTOGRADER_SANDBOX``
-= ``on``/``off`` forces the choice. Either way the forgery defences of the runner hold: every
-test cell is refilled with its hidden test code and scores only with the verdict its check
-published in this run; in addition every output of the submitted file is cleared before it runs,
-so a cell that never ran (a kernel that died) cannot bring a forged verdict along.
+grades in the bubblewrap kernel if it works. Else (:func:`choose_kernel`), as Gradescope runs
+the autograder as root, the kernel runs as an unprivileged user
+(``grade_notebook(..., sandboxed=False, user=...)``, :mod:`graders.grading.unprivileged`): the
+grades are decided by the judge in the grading process, and that user cannot change the
+grader, the course's files or ``results.json`` (root's, written at once by root at the end), and
+every process it leaves running is killed after each notebook, before the notebook is judged.
+Only where that cannot work either (the grader is not root, the user cannot run the
+interpreter) is it a plain local kernel of the grader's own user. All three load the capture
+extension; ``results.json`` says which ran in its ``output``, with the limits that still apply
+(:data:`SANDBOXED`, :data:`UNPRIVILEGED_KERNEL_LIMITS`, :data:`PLAIN_KERNEL_LIMITS`), and in
+``extra_data`` (``kernel``, ``kernel_user``). ``RNN_COURSE_AUTOGRADER_SANDBOX`` = ``on``/``off``
+forces the sandbox's choice (``off`` as root: the unprivileged kernel). Either way the forgery
+defences of the runner hold: every test cell is refilled with its hidden test code and scores
+only with the verdict its check published in this run; in addition every output of the
+submitted file is cleared before it runs, so a cell that never ran (a kernel that died) cannot
+bring a forged verdict along.
 
 Settings in Gradescope
 ----------------------
@@ -61,6 +71,7 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
+from ..grading import unprivileged
 from ..grading.names import released_name as _released_name
 from ..instructions import NOTEBOOKS, for_notebook
 from ..kernel.hints import HINTS
@@ -92,6 +103,22 @@ scores 0;
 cleared before it runs).
 Not enforced in this mode: the sandbox's memory cap per kernel, its network cut-off and its \
 read-only view of the autograder's files."""
+#: What holds when the kernel runs as an unprivileged user (no bubblewrap, the grader is root).
+UNPRIVILEGED_KERNEL_LIMITS = """\
+How your notebooks ran: in a Python kernel inside Gradescope's container, which holds only this \
+submission and is discarded afterwards, as the unprivileged user `{user}` (the bubblewrap \
+sandbox was not used: {reason}).
+Limits that still apply:
+- each cell may run {timeout} s; a cell that runs longer stops its notebook there;
+- the memory is the container's: a kernel that runs out of it stops, and what did not run \
+scores 0;
+- your code cannot change the autograder, the course's files or these results (they are not \
+`{user}`'s), and may run at most {processes} processes and threads at once;
+- every process a notebook leaves running is stopped when the notebook ends, before it is graded;
+- only verdicts that the checks published in this run count (outputs saved in your file are \
+cleared before it runs).
+Not enforced in this mode: the sandbox's memory cap per kernel and its network cut-off; the \
+autograder's files can be read (not changed)."""
 SANDBOXED = (
     "How your notebooks ran: in the bubblewrap sandbox (no network, only their own folder "
     "writable, {memory} of memory); each cell may run {timeout} s."
@@ -140,6 +167,7 @@ def setup_sh() -> str:
     """The image's set-up script (Gradescope runs it once, as root, in ``/autograder/source``)."""
     venv = Layout(Path(DEFAULT_ROOT)).venv
     source = Layout(Path(DEFAULT_ROOT)).source
+    user = unprivileged.KERNEL_USER
     return f"""\
 #!/usr/bin/env bash
 # Gradescope runs this once, as root, to build the autograder image (Ubuntu 22.04 or 24.04).
@@ -148,6 +176,9 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # bubblewrap + util-linux (prlimit): the sandbox, used when the container allows it.
 apt-get install -y -qq --no-install-recommends ca-certificates python3 python3-venv bubblewrap util-linux
+# Where it does not, the kernel runs as this user, which owns nothing of the autograder's.
+id -u {user} >/dev/null 2>&1 || useradd --system --user-group --no-create-home \\
+    --home-dir /nonexistent --shell /usr/sbin/nologin {user}
 PYTHON=python3
 if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
     # Ubuntu 22.04's python3 is 3.10; the package needs 3.11 or later.
@@ -296,6 +327,28 @@ def probe_sandbox(environ: dict | None = None) -> SandboxStatus:
     return SandboxStatus(True, "bubblewrap works in this container")
 
 
+@dataclass(frozen=True)
+class KernelChoice:
+    """The kernel the notebooks run in, and why."""
+
+    #: ``sandbox`` (bubblewrap), ``unprivileged`` (as :attr:`user`) or ``plain`` (as the grader).
+    kind: str
+    #: Why the sandbox was used or not, and, without it, why not the unprivileged user.
+    reason: str
+    user: str | None = None
+
+
+def choose_kernel(sandbox: SandboxStatus) -> KernelChoice:
+    """The sandbox if it works; else the unprivileged user if it works here (the grader is
+    root, :func:`graders.grading.unprivileged.probe`); else the plain kernel."""
+    if sandbox.works:
+        return KernelChoice("sandbox", sandbox.reason)
+    status = unprivileged.probe()
+    if status.works:
+        return KernelChoice("unprivileged", sandbox.reason, status.user)
+    return KernelChoice("plain", f"{sandbox.reason}; {status.reason}")
+
+
 # ----------------------------------------------------------------------------- grading
 @dataclass
 class NotebookOutcome:
@@ -330,10 +383,11 @@ def _without_outputs(source: Path, target: Path) -> None:
     nbformat.write(nb, str(target))
 
 
-def grade_submission(layout: Layout, *, sandboxed: bool,
-                     timeout: int = CELL_TIMEOUT) -> tuple[list[NotebookOutcome], list[str]]:
-    """Grade every released notebook found in ``layout.submission``; return the outcomes (in
-    the released order) and notes on the submitted files."""
+def grade_submission(layout: Layout, *, sandboxed: bool, timeout: int = CELL_TIMEOUT,
+                     user: str | None = None) -> tuple[list[NotebookOutcome], list[str]]:
+    """Grade every released notebook found in ``layout.submission`` (without the sandbox, as
+    ``user`` if given); return the outcomes (in the released order) and notes on the submitted
+    files."""
     from ..grading.runner import NotGradable, grade_notebook
 
     found = find_notebooks(layout.submission) if layout.submission.is_dir() else Found()
@@ -354,7 +408,7 @@ def grade_submission(layout: Layout, *, sandboxed: bool,
                 copy = Path(tmp) / f"{name}.ipynb"
                 _without_outputs(path, copy)
                 grade = grade_notebook(copy, files_from=layout.data, timeout=timeout,
-                                       sandboxed=sandboxed)
+                                       sandboxed=sandboxed, user=user)
         except NotGradable as exc:
             outcomes.append(_all_failed(name, str(exc)))
             continue
@@ -375,11 +429,13 @@ def student_output(result: CheckResult) -> str:
 
 
 def results_json(outcomes: list[NotebookOutcome], *, sandbox: SandboxStatus,
-                 execution_time: float, notes: list[str] = (),
-                 timeout: int = CELL_TIMEOUT) -> dict:
-    """Gradescope's ``results.json`` (``docs/specs.md``): one test per instruction."""
+                 execution_time: float, notes: list[str] = (), timeout: int = CELL_TIMEOUT,
+                 kernel: KernelChoice | None = None) -> dict:
+    """Gradescope's ``results.json`` (``docs/specs.md``): one test per instruction. ``kernel``
+    (default: the sandbox if it worked, else the plain kernel) says how the notebooks ran."""
     from ..grading import sandbox as sbx
 
+    kernel = kernel or KernelChoice("sandbox" if sandbox.works else "plain", sandbox.reason)
     tests = []
     for n, outcome in enumerate(outcomes, start=1):
         for k, result in enumerate(outcome.results, start=1):
@@ -403,8 +459,14 @@ def results_json(outcomes: list[NotebookOutcome], *, sandbox: SandboxStatus,
         lines += [f"- {p}" for p in outcome.problems]
         lines += [f"- {e}" for e in outcome.errors]
     lines += ["", *[f"- {note}" for note in notes]] if notes else []
-    how = (SANDBOXED.format(memory=f"{sbx.memory_limit() >> 30} GiB", timeout=timeout)
-           if sandbox.works else PLAIN_KERNEL_LIMITS.format(reason=sandbox.reason, timeout=timeout))
+    if kernel.kind == "sandbox":
+        how = SANDBOXED.format(memory=f"{sbx.memory_limit() >> 30} GiB", timeout=timeout)
+    elif kernel.kind == "unprivileged":
+        how = UNPRIVILEGED_KERNEL_LIMITS.format(user=kernel.user, reason=kernel.reason,
+                                                timeout=timeout,
+                                                processes=unprivileged.PROCESS_LIMIT)
+    else:
+        how = PLAIN_KERNEL_LIMITS.format(reason=kernel.reason, timeout=timeout)
     lines += ["", how]
     return {
         "score": float(sum(t["score"] for t in tests)),
@@ -414,6 +476,7 @@ def results_json(outcomes: list[NotebookOutcome], *, sandbox: SandboxStatus,
         "test_output_format": "md",
         "stdout_visibility": "hidden",
         "extra_data": {"sandboxed": sandbox.works, "sandbox": sandbox.reason,
+                       "kernel": kernel.kind, "kernel_user": kernel.user,
                        "notebooks": [o.notebook for o in outcomes if o.not_graded is None]},
         "tests": tests,
     }
@@ -427,14 +490,18 @@ def write_results(results: dict, path: Path) -> Path:
 
 
 def run(*, layout: Layout | None = None, timeout: int = CELL_TIMEOUT) -> dict:
-    """What ``run_autograder`` does: probe the sandbox, grade the submission, write and return
-    ``results.json``."""
+    """What ``run_autograder`` does: probe the sandbox, choose the kernel, grade the submission,
+    write and return ``results.json``."""
     layout = layout or Layout.from_env()
     started = time.monotonic()
     status = probe_sandbox()
     print(f"sandbox: {'on' if status.works else 'off'} ({status.reason})", flush=True)
-    outcomes, notes = grade_submission(layout, sandboxed=status.works, timeout=timeout)
-    results = results_json(outcomes, sandbox=status, notes=notes, timeout=timeout,
+    kernel = choose_kernel(status)
+    print(f"kernel: {kernel.kind}" + (f" as {kernel.user}" if kernel.user else "")
+          + (f" ({kernel.reason})" if kernel.kind == "plain" else ""), flush=True)
+    outcomes, notes = grade_submission(layout, sandboxed=status.works, timeout=timeout,
+                                       user=kernel.user)
+    results = results_json(outcomes, sandbox=status, notes=notes, timeout=timeout, kernel=kernel,
                            execution_time=time.monotonic() - started)
     write_results(results, layout.results)
     print(f"score {results['score']:g}; wrote {layout.results}", flush=True)

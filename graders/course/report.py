@@ -32,6 +32,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import html
 import json
 import logging
 import re
@@ -42,9 +43,11 @@ from pathlib import Path
 from markupsafe import Markup, escape
 
 from ..kernel.hints import HINTS
+from ..grading import coursedir as cdir
 from ..grading.gradable import grade_id
-from ..grading.gradebook import cell_key, read_scores
+from ..grading.gradebook import cell_key, exists, read_scores
 from ..grading.records import write_atomically
+from .mathml import to_mathml
 from ..instructions import ASSIGNMENT, INSTRUCTIONS, NOTEBOOKS, Instruction, for_notebook
 
 log = logging.getLogger(__name__)
@@ -124,24 +127,21 @@ class NotebookReport:
 
 # -- reading the course folder ---------------------------------------------------------------
 class _Scores:
-    """Scores per (student, instruction) from nbgrader's gradebook, if there is one.
-
-    ``db`` is a gradebook URL (SQLite or PostgreSQL) or the path of a SQLite file; a missing
-    file means no gradebook (never create an empty one). Read once, through the one reader
-    of scores (:func:`graders.grading.gradebook.read_scores`).
+    """Scores per (student, instruction) from the course's gradebook (``db_url``: SQLite or
+    PostgreSQL, as ``CourseDirectory.db_url`` says), if there is one. A SQLite gradebook whose
+    file does not exist is no gradebook (reading never creates one). Read once, through the one
+    reader of scores (:func:`graders.grading.gradebook.read_scores`).
     """
 
-    def __init__(self, db: str | Path | None, assignment: str):
+    def __init__(self, db_url: str | None, assignment: str):
         self.assignment = assignment
         self._by_student = {}
-        if isinstance(db, Path):
-            db = f"sqlite:///{db}" if db.is_file() else None
-        if db:
+        if db_url and exists(db_url):
             try:
-                self._by_student = read_scores(db, assignment)
+                self._by_student = read_scores(db_url, assignment)
             except Exception as exc:
                 log.warning("gradebook %s could not be read (%s): points are taken from the "
-                            "autograded notebooks", db, exc)
+                            "autograded notebooks", db_url, exc)
 
     def get(self, student: str, instruction: Instruction) -> float | None:
         scores = self._by_student.get(student)
@@ -152,15 +152,10 @@ class _Scores:
         pass
 
 
-def _students(course: Path, assignment: str) -> list[str]:
+def _students(config, assignment: str) -> list[str]:
     """Everyone with an autograded or a submitted copy of the assignment."""
-    found = set()
-    for folder in ("autograded", "submitted"):
-        root = course / folder
-        if root.is_dir():
-            found |= {p.name for p in root.iterdir()
-                      if p.is_dir() and not p.name.startswith(".") and (p / assignment).is_dir()}
-    return sorted(found)
+    return sorted(set(cdir.students_with(config, "autograded", assignment))
+                  | set(cdir.students_with(config, "submitted", assignment)))
 
 
 def _png_of(data) -> Plot | None:
@@ -227,9 +222,10 @@ def _render_expected(history_json: str, width: int, height: int) -> Plot:
     return Plot(base64.b64encode(buf.getvalue()).decode("ascii"), width, height)
 
 
-def _expected_plot(course: Path, assignment: str, student_dir: Path,
+def _expected_plot(config, assignment: str, student_dir: Path,
                    size: tuple[int, int]) -> tuple[Plot | None, str | None]:
-    for folder in (student_dir, course / "source" / assignment, course / "release" / assignment):
+    for folder in (student_dir, cdir.assignment_folder(config, "source", assignment),
+                   cdir.assignment_folder(config, "release", assignment)):
         path = folder / HISTORY_FILE
         if path.is_file():
             try:
@@ -283,19 +279,20 @@ def _record_problems(course: Path, assignment: str) -> dict[str, list[str]]:
 
 
 def build_report(*, course: Path, student: str, notebook: str, assignment: str = ASSIGNMENT,
-                 gradebook: Path | None = None, _scores: _Scores | None = None,
+                 config=None, _scores: _Scores | None = None,
                  notes: list[str] | None = None) -> NotebookReport:
     """The rows and plots of one student's notebook; never raises for a bad notebook.
-    ``notes``: the grading record's problems, of which those about this notebook are shown."""
+    ``config``: the course's (default: loaded from ``course``); ``notes``: the grading
+    record's problems, of which those about this notebook are shown."""
     import nbformat
 
     from ..grading.runner import collect
 
-    course = Path(course)
+    config = config if config is not None else cdir.load_config(Path(course))
     instructions = for_notebook(notebook)
-    scores = _scores or _Scores(gradebook or course / "gradebook.db", assignment)
+    scores = _scores or _Scores(cdir.db_url(config), assignment)
     try:
-        student_dir = course / "autograded" / student / assignment
+        student_dir = cdir.student_folder(config, "autograded", student, assignment)
         path = student_dir / f"{notebook}.ipynb"
         report = NotebookReport(student, assignment, notebook, [],
                                 has_plot_section=PLOT_INSTRUCTION in {i.id for i in instructions},
@@ -326,7 +323,7 @@ def build_report(*, course: Path, student: str, notebook: str, assignment: str =
             size = ((first.width, first.height) if first and _sane_size(first)
                     else DEFAULT_PLOT_SIZE)
             report.expected_plot, report.expected_plot_problem = _expected_plot(
-                course, assignment, student_dir, size)
+                config, assignment, student_dir, size)
         return report
     finally:
         if _scores is None:
@@ -351,7 +348,7 @@ def _inline(text: str | None, *, rich: bool = False) -> Markup:
             continue
         piece = str(escape(part))
         if rich:
-            piece = _MATH.sub(r'<span class="rr-math">\1</span>', piece)
+            piece = _MATH.sub(lambda m: to_mathml(html.unescape(m[1])), piece)
             piece = _EMPHASIS.sub(r"<em>\1</em>", piece)
         out.append(piece)
     return Markup("".join(out))
@@ -408,7 +405,7 @@ _CSS = """
 .rr-note{margin:6px 0 0;font-size:13px;color:var(--muted);font-style:italic}
 .rr code{font-family:"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:.88em;padding:0 3px;
   background:#f1f3f5;border:1px solid #e1e4e8;border-radius:4px;color:#24292f;white-space:pre-wrap}
-.rr-math{font-family:"DejaVu Serif",Georgia,serif;font-style:italic;white-space:nowrap}
+.rr-hint math{white-space:nowrap}
 .rr-alert{margin:16px 0 0;padding:10px 14px;border-radius:6px;border:1px solid #f0d58a;
   background:var(--mid-bg);color:#5c3d00}
 .rr-alert.rr-error{border-color:#f3b5ae;background:var(--bad-bg);color:#7a1610}
@@ -541,12 +538,12 @@ def render_section(report: NotebookReport, *, standalone: bool = False) -> str:
         total_class = "rr-part"
     else:
         total_class = "rr-none"
-    html = section.render(
+    body = section.render(
         r=report, css=Markup(_CSS), fmt=_fmt, inline=_inline, total_class=total_class,
         course_title=COURSE_TITLES.get(report.assignment, report.assignment),
         title=_humanize(report.notebook),
         footer=FOOTER_ALONE if standalone else FOOTER_WITH_PAGE)
-    return f"{BEGIN}\n{html}\n{END}"
+    return f"{BEGIN}\n{body}\n{END}"
 
 
 def render_page(report: NotebookReport) -> str:
@@ -580,9 +577,10 @@ def _is_ours(page: str) -> bool:
     return f'<meta name="generator" content="{GENERATOR}">' in page[:2000]
 
 
-def write_report(report: NotebookReport, *, course: Path) -> Path:
+def write_report(report: NotebookReport, *, course: Path, config=None) -> Path:
     """Put ``report`` into its feedback page (or a standalone page); return the page's path."""
-    path = (Path(course) / "feedback" / report.student / report.assignment
+    config = config if config is not None else cdir.load_config(Path(course))
+    path = (cdir.student_folder(config, "feedback", report.student, report.assignment)
             / f"{report.notebook}.html")
     page = None
     if path.is_file():
@@ -599,20 +597,21 @@ def write_report(report: NotebookReport, *, course: Path) -> Path:
     return path
 
 
-def write_reports(*, course: Path, assignment: str = ASSIGNMENT, student: str | None = None,
-                  gradebook: Path | None = None, db_url: str | None = None) -> list[Path]:
+def write_reports(*, course: Path, assignment: str = ASSIGNMENT,
+                  student: str | None = None) -> list[Path]:
     """Write the report of every notebook of every student (or of ``student``).
 
     Reads ``autograded/<student>/<assignment>/<notebook>.ipynb`` and writes
-    ``feedback/<student>/<assignment>/<notebook>.html``: inserted at the top of nbgrader's
-    feedback page when ``nbgrader generate_feedback`` wrote one, else a standalone page. Points
-    come from the gradebook at ``db_url`` (or the SQLite file ``gradebook``, default
-    ``<course>/gradebook.db``) when it has them. A missing or
+    ``feedback/<student>/<assignment>/<notebook>.html`` (where the course's nbgrader config
+    puts them): inserted at the top of nbgrader's feedback page when ``nbgrader
+    generate_feedback`` wrote one, else a standalone page. Points come from the course's
+    gradebook (``CourseDirectory.db_url``: SQLite or PostgreSQL) when it has them. A missing or
     unreadable notebook yields a report saying so; an unexpected failure for one notebook is
     logged and the others are still written. Returns the pages written.
     """
     course = Path(course).resolve()
-    students = _students(course, assignment)
+    config = cdir.load_config(course)
+    students = _students(config, assignment)
     if student is not None:
         if student not in students:
             log.warning("%s has no autograded or submitted %s in %s: no report written",
@@ -623,16 +622,15 @@ def write_reports(*, course: Path, assignment: str = ASSIGNMENT, student: str | 
         log.warning("no student has an autograded or submitted %s in %s", assignment, course)
     written = []
     problems = _record_problems(course, assignment)
-    scores = _Scores(db_url or (Path(gradebook) if gradebook else course / "gradebook.db"),
-                     assignment)
+    scores = _Scores(cdir.db_url(config), assignment)
     try:
         for sid in students:
             for notebook in NOTEBOOKS:
                 try:
                     report = build_report(course=course, student=sid, notebook=notebook,
-                                          assignment=assignment, _scores=scores,
+                                          assignment=assignment, config=config, _scores=scores,
                                           notes=problems.get(sid))
-                    written.append(write_report(report, course=course))
+                    written.append(write_report(report, course=course, config=config))
                 except Exception:
                     log.exception("the report of %s/%s could not be written", sid, notebook)
     finally:

@@ -133,9 +133,7 @@ def feedback(*, course: str | Path, assignment: str, student: str | None = None)
     result = run_nbgrader(course, *args, log=log)
     if result.returncode:
         raise _failed(result, "nbgrader generate_feedback", log)
-    config = cdir.load_config(course)
-    return write_reports(course=course, assignment=assignment, student=student,
-                         db_url=cdir.db_url(config))
+    return write_reports(course=course, assignment=assignment, student=student)
 
 
 def export(*, course: str | Path, to: str | Path) -> Path:

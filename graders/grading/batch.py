@@ -279,17 +279,20 @@ def execute_submission(bundle: CourseBundle, submission: Submission) -> Executio
         root = Path(tmp)
         (root / cdir.CONFIG_FILE).write_text(bundle.config_text, encoding="utf-8")
         (root / "gradebook.db").write_bytes(bundle.gradebook)
-        _write_files(root / "source" / bundle.assignment, bundle.source_files)
-        submitted = root / "submitted" / submission.student / bundle.assignment
+        config = cdir.load_config(root)
+        config.CourseDirectory.root = str(root)
+        config.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
+        # the folders where the course's config (its directory_structure) says nbgrader finds them
+        _write_files(cdir.assignment_folder(config, "source", bundle.assignment),
+                     bundle.source_files)
+        submitted = cdir.student_folder(config, "submitted", submission.student,
+                                        bundle.assignment)
         submitted.mkdir(parents=True)
-        released = notebook_names(f"sqlite:///{root / 'gradebook.db'}", bundle.assignment)
+        released = notebook_names(cdir.db_url(config), bundle.assignment)
         files, names = staged_files(submission.files, released)
         _write_files(submitted, files)
         executed = root / "executed"
 
-        config = cdir.load_config(root)
-        config.CourseDirectory.root = str(root)
-        config.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
         config.Autograde.autograde_preprocessors = execution_only(config)
         config.KeepExecuted.directory = str(executed)
         threads = str(bundle.threads_per_kernel)

@@ -1,12 +1,17 @@
-"""A course folder as nbgrader sees it: its configuration, gradebook and submissions.
+"""A course folder as nbgrader sees it: its configuration, gradebook URL and folders.
 
 Like nbgrader, a course is the folder holding ``nbgrader_config.py`` (the one a command runs
-in, or ``--course DIR``); every verb takes it and the assignment as parameters.
+in, or ``--course DIR``); every verb takes it and the assignment as parameters. The one door to
+the course's paths: :func:`student_folder` and :func:`assignment_folder` place a folder where
+nbgrader does (``CourseDirectory.format_path``: the course's ``directory_structure`` and step
+folder names), :func:`students_with` lists who has one; nothing else spells ``autograded/``.
 """
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +58,49 @@ def db_url(config) -> str:
     return coursedir(config).db_url
 
 
+#: The steps whose folders hold one copy per student, and those holding the assignment once.
+STUDENT_STEPS = ("submitted", "autograded", "feedback")
+ASSIGNMENT_STEPS = ("source", "release")
+
+
+def _directory(cd, step: str) -> str:
+    if step not in STUDENT_STEPS + ASSIGNMENT_STEPS:
+        raise ValueError(f"no course step {step!r}")
+    return getattr(cd, f"{step}_directory")
+
+
+def student_folder(config, step: str, student: str, assignment: str) -> Path:
+    """Where nbgrader keeps ``student``'s ``assignment`` at ``step`` (submitted, autograded,
+    feedback): ``<root>/<step>/<student>/<assignment>`` unless the course says otherwise."""
+    if step not in STUDENT_STEPS:
+        raise ValueError(f"{step!r} is not a per-student step ({', '.join(STUDENT_STEPS)})")
+    cd = coursedir(config)
+    return Path(cd.format_path(_directory(cd, step), student, assignment))
+
+
+def assignment_folder(config, step: str, assignment: str) -> Path:
+    """The instructor's (``source``) or the students' (``release``) copy of ``assignment``."""
+    if step not in ASSIGNMENT_STEPS:
+        raise ValueError(f"{step!r} is not an assignment step ({', '.join(ASSIGNMENT_STEPS)})")
+    cd = coursedir(config)
+    return Path(cd.format_path(_directory(cd, step), ".", assignment))
+
+
+def students_with(config, step: str, assignment: str) -> list[str]:
+    """The students who have a folder of ``assignment`` at ``step``, sorted (hidden names
+    skipped)."""
+    cd = coursedir(config)
+    pattern = cd.format_path(_directory(cd, step), "*", glob.escape(assignment))
+    regex = re.compile(cd.format_path(_directory(cd, step), "(?P<student>[^/]+)",
+                                      re.escape(assignment), escape=True) + "$")
+    found = set()
+    for path in glob.glob(pattern):
+        match = regex.match(path)
+        if match and os.path.isdir(path) and not match["student"].startswith("."):
+            found.add(match["student"])
+    return sorted(found)
+
+
 @dataclass(frozen=True)
 class SubmittedFolder:
     """``submitted/<student>/<assignment>/`` of one student."""
@@ -80,20 +128,15 @@ def files_digest(files: dict[str, bytes]) -> str:
 
 def submitted(config, assignment: str, students: list[str] | None = None) -> list[SubmittedFolder]:
     """The students who submitted ``assignment``, sorted (all, or those in ``students``)."""
-    cd = coursedir(config)
-    root = Path(cd.root) / cd.submitted_directory
-    found = []
-    if root.is_dir():
-        for folder in sorted(root.iterdir()):
-            if folder.name.startswith(".") or not (folder / assignment).is_dir():
-                continue
-            found.append(SubmittedFolder(folder.name, folder / assignment))
+    found = [SubmittedFolder(student, student_folder(config, "submitted", student, assignment))
+             for student in students_with(config, "submitted", assignment)]
     if students:
         wanted = set(students)
         missing = wanted - {s.student for s in found}
         if missing:
+            where = Path(coursedir(config).root) / coursedir(config).submitted_directory
             raise CourseError(f"no submission of {assignment} for {', '.join(sorted(missing))} "
-                              f"under {root}")
+                              f"under {where}")
         found = [s for s in found if s.student in wanted]
     return found
 
@@ -103,7 +146,7 @@ def source_files(config, assignment: str) -> dict[str, bytes]:
     from nbgrader import utils
 
     cd = coursedir(config)
-    source = Path(cd.format_path(cd.source_directory, ".", assignment))
+    source = assignment_folder(config, "source", assignment)
     if not source.is_dir():
         raise CourseError(f"{source} does not exist: is {assignment!r} the assignment's name?")
     return {os.path.relpath(f, source): Path(f).read_bytes()

@@ -1,8 +1,10 @@
-"""The one reader of scores from nbgrader's gradebook, and the private gradebooks of workers.
+"""The one door to nbgrader's gradebook: opening it, reading scores, the few writes the
+course makes beside nbgrader's own, and the private gradebooks of workers.
 
-Scores are read through nbgrader's own :class:`nbgrader.api.Gradebook` (SQLite or PostgreSQL,
+Everything goes through nbgrader's own :class:`nbgrader.api.Gradebook` (SQLite or PostgreSQL,
 whatever ``CourseDirectory.db_url`` says), so a manual score an instructor set in formgrader is
-the score everyone sees: the summary, the reports, the exports.
+the score everyone sees: the summary, the reports, the exports. Readers check :func:`exists`
+first where a missing gradebook means "nothing graded yet" (opening one creates it).
 """
 from __future__ import annotations
 
@@ -26,9 +28,21 @@ class StudentScores:
     cells: dict[str, tuple[float | None, float]] = field(default_factory=dict)
 
 
+def exists(db_url: str) -> bool:
+    """Is there a gradebook at ``db_url``? A SQLite URL whose file is missing is none (a
+    server's database, PostgreSQL, is taken to exist: connecting says otherwise)."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(db_url)
+    if url.get_backend_name() != "sqlite":
+        return True
+    return bool(url.database) and url.database != ":memory:" and Path(url.database).is_file()
+
+
 def open_gradebook(db_url: str):
-    """nbgrader's Gradebook for reading: course id "" adds no course row (nbgrader's default
-    id would add a "default_course" to the instructor's gradebook as a side effect)."""
+    """nbgrader's Gradebook (to read, or to write what nbgrader's apps do not: rosters, LMS
+    ids): course id "" adds no course row (nbgrader's default id would add a "default_course"
+    to the instructor's gradebook as a side effect). Creates the gradebook when missing."""
     from nbgrader.api import Gradebook
 
     from .tools import tools_on_path

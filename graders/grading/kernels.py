@@ -8,6 +8,12 @@ configuration of whoever starts the kernel: ``c.KernelLimits`` in a course's
 ``nbgrader_config.py`` reaches plain ``nbgrader autograde`` (whose ``Execute`` insists on its
 own kernel manager class), the Dask workers (they load the course's configuration) and
 ``rnn-course check`` alike.
+
+It also refuses to start a kernel for plain ``nbgrader autograde`` whose pipeline lacks the
+judge (a course config without ``install(c)``): there a test cell's score would come from the
+student's own kernel. Nothing of the student's has run yet when it refuses; nbgrader records the
+notebook as failed with :data:`NO_JUDGE` in its log. (A config that also drops the sandbox
+kernel runs nothing of this package, so nothing here can refuse: that is stock nbgrader.)
 """
 from __future__ import annotations
 
@@ -17,10 +23,45 @@ from jupyter_client.provisioning import LocalProvisioner
 
 from .settings import KernelLimits
 
+#: Why a kernel is refused under ``nbgrader autograde`` without the judge.
+NO_JUDGE = ("refusing to run a student's notebook: this nbgrader autograde's pipeline does not "
+            "hold the judge, so a test cell's score would be decided in the student's own kernel. "
+            "Add `from graders.require_verdict import install` and `install(c)` to the course's "
+            "nbgrader_config.py (or grade with `rnn-course grade`, which checks it too).")
+
+
+class JudgeMissing(RuntimeError):
+    """``nbgrader autograde`` would grade without the judge."""
+
+
+def autograde_without_judge() -> bool:
+    """Is this process a plain ``nbgrader autograde`` whose configured pipeline lacks the
+    judge? (nbgrader makes its subcommand the process's traitlets ``Application`` instance.)"""
+    from traitlets.config import Application
+
+    if not Application.initialized():
+        return False
+    from nbgrader.apps.autogradeapp import AutogradeApp
+    from nbgrader.converters.autograde import Autograde
+
+    from .judging import has_judge
+
+    app = Application.instance()
+    if not isinstance(app, AutogradeApp):
+        return False
+    section = app.config.Autograde
+    steps = (section["autograde_preprocessors"] if "autograde_preprocessors" in section
+             else Autograde.class_traits()["autograde_preprocessors"].default())
+    return not has_judge(steps)
+
+
 class SandboxProvisioner(LocalProvisioner):
     """A local kernel process whose environment carries the configured kernel limits."""
 
     async def pre_launch(self, **kwargs):
+        if autograde_without_judge():
+            self.log.error(NO_JUDGE)
+            raise JudgeMissing(NO_JUDGE)
         env = dict(kwargs.get("env") or os.environ)
         env.update(KernelLimits(parent=self).environment())
         return await super().pre_launch(**{**kwargs, "env": env})

@@ -158,18 +158,24 @@ def collect(nb: nbformat.NotebookNode, instructions: list[Instruction]) -> tuple
 
 
 def grade_notebook(path: str | Path, *, files_from: str | Path | None = None,
-                   timeout: int = 600, sandboxed: bool = True) -> NotebookGrade:
+                   timeout: int = 600, sandboxed: bool = True,
+                   user: str | None = None) -> NotebookGrade:
     """Run and grade one notebook file; never modifies it.
 
     ``files_from`` is the folder whose data files are copied beside the notebook (default: the
     notebook's own folder if it has them, else the committed release). ``sandboxed=False``
-    runs the student's own code in a plain local ``python3`` kernel (a student checking their
-    own work on a machine without bubblewrap); grading always uses the sandbox.
+    runs the student's own code in a plain local kernel with the capture extension: as this
+    process's user (a student checking their own work on a machine without bubblewrap), or,
+    given ``user`` (the grader is root: Gradescope without bubblewrap), as that unprivileged
+    user (:mod:`graders.grading.unprivileged`), every process of which is killed once the
+    notebook ran, before it is judged. nbgrader's grading always uses the sandbox.
     """
     from nbclient import NotebookClient
 
-    from . import sandbox
+    from . import sandbox, unprivileged
 
+    if sandboxed and user is not None:
+        raise ValueError("user= is for the kernel without the sandbox (sandboxed=False)")
     path = Path(path)
     name = notebook_name(path)
     nb = read_notebook(path)
@@ -188,24 +194,37 @@ def grade_notebook(path: str | Path, *, files_from: str | Path | None = None,
         for f in assignment_files(Path(files_from)):
             shutil.copy(f, work / f.name)
         probe = probes.write(work)
+        env = None
         if sandboxed:
             kwargs = sandbox.notebook_client_kwargs()
+        elif user is not None:  # the launcher loads the extension and sets the grading mark
+            kwargs = unprivileged.notebook_client_kwargs(user)
         else:  # the capture extension must be loaded before the student's first cell
             kwargs = {"kernel_name": "python3", "extra_arguments": ["--ext=graders.kernel.capture"]}
-        client = NotebookClient(nb, timeout=timeout, allow_errors=True,
-                                resources={"metadata": {"path": str(work)}}, **kwargs)
-        kernel_log = work / ".kernel-stderr.log"
-        try:
             # a plain kernel gets the grading mark the sandbox sets: a `!rnn-course check` cell
             # in the student's notebook must not grade the notebook again, recursively
-            env = None if sandboxed else {**os.environ, sandbox.GRADING_ENV: "1"}
-            with open(kernel_log, "w") as log:  # TensorFlow's start-up chatter, crash reports
-                client.execute(stderr=log, **({"env": env} if env else {}))
-        except Exception as exc:  # the kernel died (memory), a cell timed out...
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            tail = kernel_log.read_text(errors="replace").strip().splitlines()[-3:]
-            problems.append(f"The notebook stopped running: {type(exc).__name__}: {first}"
-                            + (f" (kernel said: {' / '.join(tail)})" if tail else ""))
+            env = {**os.environ, sandbox.GRADING_ENV: "1"}
+        client = NotebookClient(nb, timeout=timeout, allow_errors=True,
+                                resources={"metadata": {"path": str(work)}}, **kwargs)
+        # TensorFlow's start-up chatter, crash reports; read back through this very file (the
+        # unprivileged kernel's user owns the folder and could put a link in its place)
+        with open(work / ".kernel-stderr.log", "w+b") as log:
+            if user is not None:
+                unprivileged.hand_over(work, user)
+            try:
+                try:
+                    client.execute(stderr=log, **({"env": env} if env else {}))
+                finally:  # nothing of the kernel's user outlives its notebook
+                    if user is not None:
+                        unprivileged.kill_processes(user)
+            except unprivileged.UnprivilegedError:
+                raise
+            except Exception as exc:  # the kernel died (memory), a cell timed out...
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                log.seek(max(0, os.fstat(log.fileno()).st_size - 65536))
+                tail = log.read().decode(errors="replace").strip().splitlines()[-3:]
+                problems.append(f"The notebook stopped running: {type(exc).__name__}: {first}"
+                                + (f" (kernel said: {' / '.join(tail)})" if tail else ""))
     # the judge, here in the grading process: the course's files, the probe it wrote
     kept = judge_notebook(nb, CourseFiles(files_from), probe)
     problems += [f"For the instructor's review: {line}" for line in kept["review"]]

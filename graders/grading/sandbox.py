@@ -143,39 +143,27 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+# The limits' names and defaults, one place for the traitlets, this launcher and the kernel
+# (re-exported here: graders.grading.sandbox.ENV_MEMORY and the like keep working).
+from graders.kernel.limits import (  # noqa: F401
+    DEFAULT_EXTENSIONS, DEFAULT_MEMORY, DEFAULT_OUTPUT, DEFAULT_PIDS, DEFAULT_SCRATCH,
+    DEFAULT_SECONDS, ENV_CPUS, ENV_EXTENSIONS, ENV_MEMORY, ENV_OUTPUT, ENV_PIDS, ENV_SCRATCH,
+    ENV_SECONDS, GRADING_ENV, parse_size as _parse_size)
+
 KERNEL_NAME = "rnn-course-sandbox"
 DISPLAY_NAME = "Python 3 (rnn-course sandbox)"
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # .../graders (bound into the sandbox)
 #: The script the kernel spec runs: a stable path (installed kernel specs name it).
 LAUNCH_SCRIPT = PACKAGE_DIR / "sandbox.py"
 
-ENV_MEMORY = "RNN_COURSE_KERNEL_MEMORY"  # e.g. "4G", "6000M", bytes
-ENV_EXTENSIONS = "RNN_COURSE_KERNEL_EXTENSIONS"  # comma separated, "" = none
-#: Set in every grading kernel; `rnn-course check` refuses to run where it is set.
-GRADING_ENV = "RNN_COURSE_GRADING"
-ENV_PIDS = "RNN_COURSE_KERNEL_PIDS"  # tasks (processes + threads) per kernel
-DEFAULT_PIDS = 256
-#: CPUs the kernel runs on (batch grading pins each worker's kernels to one core).
-ENV_CPUS = "RNN_COURSE_KERNEL_CPUS"
-#: Wall time of one kernel, i.e. of one notebook (nbgrader starts a kernel per notebook).
-ENV_SECONDS = "RNN_COURSE_KERNEL_SECONDS"
-DEFAULT_SECONDS = 1200
 #: How the watchdog announces a stopped kernel (graders.grading.batch reads it back).
 STOPPED_PREFIX = "rnn-course sandbox: kernel stopped: "
 #: How the watchdog says it cut the kernel's own stdout/stderr (batch lists it as a limit met).
 STDERR_CUT = "[rnn-course sandbox: the kernel's stdout/stderr cut"
 #: The kernel spec's provisioner (graders.grading.kernels.SandboxProvisioner, pyproject.toml).
 PROVISIONER_NAME = KERNEL_NAME
-DEFAULT_MEMORY = "4G"
-#: What one cell may print (graders.kernel.capture cuts the rest inside the kernel), and what
-#: the kernel may write below Python's streams (the watchdog cuts that).
-ENV_OUTPUT = "RNN_COURSE_KERNEL_OUTPUT"
-DEFAULT_OUTPUT = "1M"
-DEFAULT_EXTENSIONS = "graders.kernel.capture,graders.kernel.tfdata"
 FILE_SIZE_LIMIT = "1G"  # RLIMIT_FSIZE: largest file the kernel may write
 TMPFS_SIZE = 1 << 30  # /tmp (and HOME) inside the sandbox
-ENV_SCRATCH = "RNN_COURSE_KERNEL_SCRATCH"  # size of the kernel's writable cwd, e.g. "1G"
-DEFAULT_SCRATCH = "1G"
 #: Where the kernel's folder is seen, read-only, inside the sandbox.
 FILES_VIEW = "/run/rnn-course/files"
 SANDBOX_HOME = "/tmp/home"
@@ -235,11 +223,6 @@ def ipc_ip() -> str:
     path.mkdir(mode=0o700, exist_ok=True)
     return str(path / "kernel")
 
-
-def _parse_size(text: str) -> int:
-    text = text.strip().upper().removesuffix("IB").removesuffix("B")
-    mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}.get(text[-1:], 1)
-    return int(float(text.rstrip("KMGT")) * mult)
 
 
 def memory_limit() -> int:

@@ -16,7 +16,7 @@ import os
 from traitlets import Bool, Integer, Unicode, default
 from traitlets.config import Configurable
 
-from . import sandbox
+from ..kernel import limits
 
 
 class BatchGrading(Configurable):
@@ -104,26 +104,26 @@ class KernelLimits(Configurable):
 
     @default("memory")
     def _memory(self):
-        return _env_or(sandbox.ENV_MEMORY, sandbox.DEFAULT_MEMORY)
+        return _env_or(limits.ENV_MEMORY, limits.DEFAULT_MEMORY)
 
     @default("processes")
     def _processes(self):
-        return _env_or(sandbox.ENV_PIDS, sandbox.DEFAULT_PIDS)
+        return _env_or(limits.ENV_PIDS, limits.DEFAULT_PIDS)
 
     @default("notebook_timeout")
     def _notebook_timeout(self):
-        return _env_or(sandbox.ENV_SECONDS, sandbox.DEFAULT_SECONDS)
+        return _env_or(limits.ENV_SECONDS, limits.DEFAULT_SECONDS)
 
     @default("output")
     def _output(self):
-        return _env_or(sandbox.ENV_OUTPUT, sandbox.DEFAULT_OUTPUT)
+        return _env_or(limits.ENV_OUTPUT, limits.DEFAULT_OUTPUT)
 
     @default("scratch")
     def _scratch(self):
-        return _env_or(sandbox.ENV_SCRATCH, sandbox.DEFAULT_SCRATCH)
+        return _env_or(limits.ENV_SCRATCH, limits.DEFAULT_SCRATCH)
 
     def environment(self) -> dict[str, str]:
         """The sandbox launcher's environment variables for these limits."""
-        return {sandbox.ENV_MEMORY: self.memory, sandbox.ENV_PIDS: str(self.processes),
-                sandbox.ENV_SECONDS: str(self.notebook_timeout),
-                sandbox.ENV_OUTPUT: self.output, sandbox.ENV_SCRATCH: self.scratch}
+        return {limits.ENV_MEMORY: self.memory, limits.ENV_PIDS: str(self.processes),
+                limits.ENV_SECONDS: str(self.notebook_timeout),
+                limits.ENV_OUTPUT: self.output, limits.ENV_SCRATCH: self.scratch}

@@ -12,10 +12,10 @@ student's cells run:
 
 Nothing here changes what the student sees: the recorder adds no output to any cell.
 
-It also caps what one cell may print (:class:`CappedStream`, ``RNN_COURSE_KERNEL_OUTPUT`` bytes
-per cell, default 1 MiB, set by the sandbox) and how many rich outputs it may display (200): a
-flood of prints is cut inside the kernel, so it never fills the grading process's memory or
-the stored notebook; one line says it was cut.
+It also caps what one cell may print (:class:`CappedStream`: ``c.KernelLimits.output`` bytes per
+cell, through :data:`graders.kernel.limits.ENV_OUTPUT`) and how many rich outputs it may
+display (200): a flood of prints is cut inside the kernel, so it never fills the grading
+process's memory or the stored notebook; one line says it was cut.
 """
 from __future__ import annotations
 
@@ -68,21 +68,18 @@ class KernelRecord:
 
 RECORD: KernelRecord | None = None
 
-ENV_OUTPUT = "RNN_COURSE_KERNEL_OUTPUT"
 #: How a cut output begins (graders.grading.batch looks for it to list the limits met).
 OUTPUT_CUT = "[output cut by the autograder"
-DEFAULT_OUTPUT = 1 << 20
 MAX_DISPLAYS = 200
 
 
 def output_limit() -> int:
+    """Bytes one cell may print (``c.KernelLimits.output``, through the sandbox's environment)."""
     import os
 
-    text = (os.environ.get(ENV_OUTPUT) or "").strip().upper().removesuffix("B")
-    if not text:
-        return DEFAULT_OUTPUT
-    mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(text[-1:], 1)
-    return int(float(text.rstrip("KMG")) * mult)
+    from .limits import DEFAULT_OUTPUT, ENV_OUTPUT, parse_size
+
+    return parse_size(os.environ.get(ENV_OUTPUT) or DEFAULT_OUTPUT)
 
 
 class CappedStream:

@@ -151,7 +151,7 @@ def export_grades(*, course: str | Path, assignment: str | None = None, lms: str
         return _export_canvas(r, assignment, to, grades, max_points, points_possible, title,
                               lms_assignment_id)
     return _export_moodle(course, r, assignment, to, grades, max_points, points_possible,
-                          db_url)
+                          config)
 
 
 def _scaled(grade: Grade | None, scale: float) -> float | None:
@@ -236,7 +236,7 @@ def _export_canvas(r: Roster, assignment, to: Path, grades, max_points, points_p
 
 
 def _export_moodle(course: Path, r: Roster, assignment, to: Path, grades, max_points,
-                   points_possible, db_url) -> ExportReport:
+                   points_possible, config) -> ExportReport:
     moodle = r.of(assignment).get("moodle")
     if not moodle:
         raise LmsError(f"no Moodle worksheet for {assignment}: run `rnn-course lms roster "
@@ -262,7 +262,7 @@ def _export_moodle(course: Path, r: Roster, assignment, to: Path, grades, max_po
         report.warnings.append("the worksheet has no Feedback comments column (feedback "
                                "comments are off in this Moodle assignment): grades only")
     participants = moodle.get("participants", {})
-    comments = _Comments(course, assignment, db_url)
+    comments = _Comments(course, assignment, config)
     out_rows = [rows[0]]
     for row in rows[1:]:
         row = list(row) + [""] * (len(header) - len(row))
@@ -297,12 +297,12 @@ class _Comments:
     points and message (and hint), from :func:`graders.course.report.build_report` (the
     autograded notebooks' verdicts, points as the gradebook has them)."""
 
-    def __init__(self, course: Path, assignment: str, db_url: str):
+    def __init__(self, course: Path, assignment: str, config):
         from .. import report as rep
 
         self.rep = rep
-        self.course, self.assignment = course, assignment
-        self.scores = rep._Scores(db_url, assignment)
+        self.course, self.assignment, self.config = course, assignment, config
+        self.scores = rep._Scores(cdir.db_url(config), assignment)
 
     def of(self, student: str, value: float, scale: float) -> str:
         from markupsafe import Markup, escape
@@ -314,7 +314,8 @@ class _Comments:
         total = maximum = 0.0
         for notebook in NOTEBOOKS:
             r = rep.build_report(course=self.course, student=student, notebook=notebook,
-                                 assignment=self.assignment, _scores=self.scores)
+                                 assignment=self.assignment, config=self.config,
+                                 _scores=self.scores)
             total, maximum = total + r.points, maximum + r.max_points
             items = []
             for row in r.rows:
