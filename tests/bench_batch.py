@@ -305,7 +305,9 @@ def measure(work: Path, students: dict[str, str], args, reverse: bool, warm: boo
 def judge_cost(course: Path) -> list[float]:
     """Seconds the judge takes per graded notebook: each notebook's kept evidence put back
     into its autograded copy and judged again (``judge_notebook``, as the preprocessor runs it;
-    the first includes reading the course's files, cached afterwards)."""
+    the first includes reading the course's files, cached afterwards). The course model's
+    outputs on a notebook's probe are forgotten before each notebook (the coordinator that
+    just graded the class computed them once per notebook, on the same probes)."""
     import json
 
     import nbformat
@@ -313,6 +315,7 @@ def judge_cost(course: Path) -> list[float]:
     from graders.grading.judging import judge_notebook, restore_evidence
     from graders.judge import CourseFiles
     from graders.judge import probe as probes
+    from graders.judge import vanishing
 
     course_files = CourseFiles(course / "source" / ASSIGNMENT)
     times = []
@@ -322,6 +325,7 @@ def judge_cost(course: Path) -> list[float]:
         nb = nbformat.read(str(path), as_version=4)
         restore_evidence(nb, kept)
         probe = probes.from_json(json.dumps(kept["probe"])) if kept.get("probe") else None
+        vanishing._COURSE_OUTPUTS.clear()
         start = time.perf_counter()
         judge_notebook(nb, course_files, probe)
         times.append(time.perf_counter() - start)

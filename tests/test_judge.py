@@ -228,3 +228,40 @@ def test_screen_lists_for_review_and_zeroes_only_when_the_course_says_so(pretrai
         verdict, _, _ = verdict_of(nb)
         assert verdict["passed"] is (not zero), verdict
         assert any("Flagged for the instructor's review" in line for line in kept["review"])
+
+
+def test_step2_update_count_must_cover_the_last_fit(probe):
+    """Exploding step 2 trained for real (100 epochs with clipvalue=3.0 on the course's data):
+    does its evidence pass, carrying the last fit's batches per epoch? And is a model whose
+    optimizer claims fewer updates than that fit made (a description no training produced)
+    refused and listed for review, while evidence without the step count (exported before the
+    count travelled) is judged as before?"""
+    from keras.optimizers import SGD
+
+    with np.load(SOURCE / "exploding_data.npz") as data:
+        X_train, X_test, y_train, y_test = (data[k] for k in ("X_train", "X_test", "y_train",
+                                                               "y_test"))
+    model = keras.Sequential([keras.Input(shape=(20,)), Dense(
+        25, activation="relu", kernel_initializer=keras.initializers.HeUniform(seed=42)),
+        Dense(1)])
+    model.compile(loss="mean_squared_error",
+                  optimizer=SGD(learning_rate=0.01, momentum=0.9, clipvalue=3.0))
+    model.fit(X_train, y_train, validation_data=(X_test, y_test), epochs=100, verbose=0)
+    namespace = {"model": model, "train_mse": model.evaluate(X_train, y_train, verbose=0),
+                 "test_mse": model.evaluate(X_test, y_test, verbose=0)}
+    data = exported("exploding_step2", namespace, probe)
+    steps = -(-len(X_train) // 32)
+    assert data["model"]["history"]["steps"] == steps
+    assert data["model"]["optimizer"]["iterations"] == 100 * steps
+    verdict = judge_evidence("exploding_step2", data, COURSE, probe)
+    assert verdict.result.passed and verdict.review == [], verdict.result.message
+
+    forged = json.loads(json.dumps(data))
+    forged["model"]["optimizer"]["iterations"] = 3
+    verdict = judge_evidence("exploding_step2", forged, COURSE, probe)
+    assert not verdict.result.passed and "fewer than the 100 epochs" in verdict.result.message
+    assert verdict.review
+
+    older = json.loads(json.dumps(forged))
+    del older["model"]["history"]["steps"]
+    assert judge_evidence("exploding_step2", older, COURSE, probe).result.passed

@@ -124,6 +124,13 @@ def check_trained(ev: Evidence, model: Model, step: int) -> None:
     if epochs != EPOCHS:
         raise Mistake(where + f"the model's last fit ran {epochs} epochs; the instruction asks "
                       f"for {EPOCHS}.")
+    # the update count the fit implies: its optimizer took at least epochs x steps steps
+    steps, updates = history.get("steps"), model.optimizer().get("iterations")
+    if (type(steps) is int and steps > 0 and type(updates) is int  # noqa: E721 - not bool
+            and updates < epochs * steps):
+        raise ev.inconsistent(where, f"the optimizer made {updates} updates, fewer than the "
+                              f"{epochs} epochs x {steps} batches of the model's last fit (was it "
+                              f"compiled again after fitting?)")
     if history.get("val_loss_last", "missing") == "missing":
         raise Mistake(where + "the model was fitted without validation data: pass "
                       "`validation_data=(X_test, y_test)` to fit.")

@@ -11,7 +11,7 @@ What travels, per test cell (the notebook's instructions all read the same kinds
 * the Keras model the instruction names (``model``, else the notebook's only Keras model): each
   layer's class, units, activation, kernel initializer and ``get_config()``; the input shape;
   the compile state, optimizer settings and update count, the loss (described, and its value on
-  a fixed example), the metrics; the last fit's epochs and final validation loss;
+  a fixed example), the metrics; the last fit's epochs, steps per epoch and final validation loss;
 * its weights: as data when small (the exploding network: 551 numbers), else each array's shape
   and SHA-256 (SimpleRNN(600): 1.45 MB);
 * its predictions on the grader's probe inputs (:mod:`graders.judge.probe`) and the probe's nonce;
@@ -112,6 +112,9 @@ def _history(model) -> dict | None:
         return None
     record = getattr(history, "history", {}) or {}
     out = {"epochs": len(epochs), "keys": [str(k) for k in list(record)[:50]]}
+    steps = _safe(lambda: history.params.get("steps"))
+    if isinstance(steps, int) and not isinstance(steps, bool):
+        out["steps"] = steps  # batches per epoch: the fit made epochs x steps updates
     if "val_loss" in record:
         out["val_loss_last"] = number(_safe(lambda: float(record["val_loss"][-1])))
     return out
