@@ -134,7 +134,8 @@ def submitted(config, assignment: str, students: list[str] | None = None) -> lis
         wanted = set(students)
         missing = wanted - {s.student for s in found}
         if missing:
-            where = Path(coursedir(config).root) / coursedir(config).submitted_directory
+            cd = coursedir(config)
+            where = Path(cd.root) / cd.submitted_directory
             raise CourseError(f"no submission of {assignment} for {', '.join(sorted(missing))} "
                               f"under {where}")
         found = [s for s in found if s.student in wanted]

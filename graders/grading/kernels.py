@@ -42,17 +42,12 @@ def autograde_without_judge() -> bool:
     if not Application.initialized():
         return False
     from nbgrader.apps.autogradeapp import AutogradeApp
-    from nbgrader.converters.autograde import Autograde
 
     from .judging import has_judge
+    from .replay import configured_pipeline
 
     app = Application.instance()
-    if not isinstance(app, AutogradeApp):
-        return False
-    section = app.config.Autograde
-    steps = (section["autograde_preprocessors"] if "autograde_preprocessors" in section
-             else Autograde.class_traits()["autograde_preprocessors"].default())
-    return not has_judge(steps)
+    return isinstance(app, AutogradeApp) and not has_judge(configured_pipeline(app.config))
 
 
 class SandboxProvisioner(LocalProvisioner):

@@ -125,7 +125,7 @@ def _cells(nb) -> list[tuple[str, str]]:
     return [(cell.cell_type, cell.source) for cell in nb.cells]
 
 
-def _pipeline(config) -> list:
+def configured_pipeline(config) -> list:
     """The course's ``Autograde.autograde_preprocessors`` (nbgrader's default when not set)."""
     from nbgrader.converters.autograde import Autograde
 
@@ -146,12 +146,12 @@ def _execute_index(steps: list) -> int:
 
 def execution_only(config) -> list:
     """The worker's pipeline: the course's steps up to ``Execute``, then :class:`KeepExecuted`."""
-    steps = _pipeline(config)
+    steps = configured_pipeline(config)
     return steps[:_execute_index(steps) + 1] + [KeepExecuted]
 
 
 def replaying(config) -> list:
     """The course's pipeline with ``Execute`` replaced by :class:`ReplayExecution`."""
-    steps = _pipeline(config)
+    steps = configured_pipeline(config)
     steps[_execute_index(steps)] = ReplayExecution
     return steps

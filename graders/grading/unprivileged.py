@@ -129,8 +129,9 @@ def _no_new_privs() -> bool:
         return False
 
 
-def _status() -> dict[str, str]:
-    lines = Path("/proc/self/status").read_text().splitlines()
+def _status(pid: int | str = "self") -> dict[str, str]:
+    """``/proc/<pid>/status`` as a dict (raises OSError when the process is gone)."""
+    lines = Path(f"/proc/{pid}/status").read_text().splitlines()
     return dict(line.split(":", 1) for line in lines if ":" in line)
 
 
@@ -289,10 +290,9 @@ def processes(uid: int) -> list[int]:
         if not name.isdigit():
             continue
         try:
-            lines = Path(f"/proc/{name}/status").read_text().splitlines()
+            fields = _status(name)
         except OSError:  # gone meanwhile
             continue
-        fields = dict(line.split(":", 1) for line in lines if ":" in line)
         uids = {int(u) for u in fields.get("Uid", "").split()[:3]}
         if uid in uids and not fields.get("State", "").strip().startswith(("Z", "X")):
             found.append(int(name))
