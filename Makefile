@@ -17,12 +17,12 @@ help:
 	@echo "make clean      remove the virtualenv, gradebook and grading output"
 
 # The sandboxed grading kernel needs bubblewrap (bwrap) and prlimit (util-linux).
-$(VENV)/.installed: requirements.lock pyproject.toml
+$(VENV)/.installed: requirements.lock requirements-lti.lock pyproject.toml
 	@command -v bwrap >/dev/null 2>&1 || { echo "installing bubblewrap (sandbox for student code)"; \
 	  (apt-get update -qq && apt-get install -y -qq bubblewrap) >/dev/null || \
 	  { echo "could not install bubblewrap: run 'apt-get install bubblewrap' as root"; exit 1; }; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.lock -r requirements-lti.lock
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e .
 	$(BIN)/python -m graders.sandbox install
 	touch $@

@@ -4,7 +4,7 @@
                                            [--skip-stock] [--skip-exec] [--no-warmup]
 
 One run, one class of N submissions (students s01..sNN cycling over the shipped samples
-``tests/files/submissions/{alice_right,bob_partly_wrong,carol_empty}``: right, partly wrong,
+``graders/course/samples/{alice_right,bob_partly_wrong,carol_empty}``: right, partly wrong,
 empty), three measurements:
 
 1. stock: a fresh course folder, ONE serial ``python -m nbgrader autograde rnn_architecture``
@@ -63,7 +63,7 @@ from graders.grading.batch import THREAD_VARIABLES, environment  # noqa: E402
 from graders.grading.settings import BatchGrading  # noqa: E402
 
 ASSIGNMENT = "rnn_architecture"
-SAMPLES = HERE / "files" / "submissions"
+SAMPLES = HERE.parent / "graders" / "course" / "samples"
 #: The sample class, in the order the students cycle over it.
 KINDS = ("alice_right", "bob_partly_wrong", "carol_empty")
 TARGET_SPEEDUP = 1.8

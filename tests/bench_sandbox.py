@@ -26,7 +26,7 @@ TARGET_RATIO = 1.15
 
 def timed(notebook: str, sandboxed: bool):
     start = time.perf_counter()
-    grade = grade_notebook(SOURCE / f"{notebook}.ipynb", sandboxed=sandboxed)
+    grade = grade_notebook(SOURCE / f"{notebook}.ipynb", files_from=SOURCE, sandboxed=sandboxed)
     return time.perf_counter() - start, [(r.instruction, r.points) for r in grade.results]
 
 

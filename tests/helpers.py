@@ -1,4 +1,5 @@
 """Building student notebooks from the released ones, as a student would fill them in."""
+import importlib.resources
 from pathlib import Path
 
 import nbformat
@@ -9,6 +10,8 @@ REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "rnn_architecture"
 SOURCE = REPO / "source" / ASSIGNMENT
 RELEASE = REPO / "release" / ASSIGNMENT
+#: The demo's sample class, shipped in the package (right, partly wrong, empty).
+SAMPLES_DIR = Path(str(importlib.resources.files("graders.course") / "samples"))
 STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from helpers import ASSIGNMENT, REPO
+from helpers import ASSIGNMENT, REPO, SAMPLES_DIR
 
 BIN = Path(sys.executable).parent
 RNN_COURSE = BIN / "rnn-course"
-RIGHT = REPO / "tests" / "files" / "submissions" / "alice_right" / ASSIGNMENT
+RIGHT = SAMPLES_DIR / "alice_right" / ASSIGNMENT
 EXPLODING, VANISHING = "exploding_gradients.ipynb", "vanishing_gradients.ipynb"
 RENAMED = "exploding_gradients (1).ipynb"
 

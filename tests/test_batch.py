@@ -18,11 +18,10 @@ from conftest import run_nbgrader
 from graders.course import verbs
 from graders.grading.gradebook import read_scores
 from graders.grading.records import Store
-from helpers import ASSIGNMENT, REPO, write_submission
+from helpers import ASSIGNMENT, SAMPLES_DIR, write_submission
 from variants import exploding
 
 pytestmark = pytest.mark.slow
-SAMPLE_DIR = REPO / "tests" / "files" / "submissions"
 BIN = Path(sys.executable).parent
 
 
@@ -30,7 +29,7 @@ def submit(course: Path, student: str, sample: str | None = None, notebooks=None
     """Copy a sample submission (or some of its notebooks) as ``student``."""
     dest = course / "submitted" / student / ASSIGNMENT
     dest.mkdir(parents=True, exist_ok=True)
-    for nb in sorted((SAMPLE_DIR / sample / ASSIGNMENT).glob("*.ipynb")):
+    for nb in sorted((SAMPLES_DIR / sample / ASSIGNMENT).glob("*.ipynb")):
         if notebooks is None or nb.stem in notebooks:
             shutil.copy(nb, dest / nb.name)
     return dest
@@ -349,7 +348,7 @@ def test_hostile_class_is_contained_and_honest_students_grade_as_in_a_clean_run(
         for timeout in ("CellTimeoutError", "timed out", "ran longer than"):
             assert timeout not in log, (name, timeout)
         assert not any(words in (record.reason or "") for words in (
-            "time limit", "ran longer than")), record  # batch.py's words for a timeout
+            "time limit", "ran longer than")), record  # batch/diagnosis.py's words for a timeout
     children = records["h5_memory_children"]
     assert children.outcome == "failed" and "4 GiB memory limit" in children.reason, children
     # limits met without the kernel being stopped are named too

@@ -17,14 +17,15 @@ from packaging.requirements import Requirement
 from graders.course import bundle as bundle_module
 from graders.course import gradescope
 from graders.course.bundle import bundle, read_lock
-from graders.course.gradescope import (KernelChoice, Layout, NotebookOutcome, SandboxStatus,
+from graders.course.gradescope import (KernelChoice, Layout, SandboxStatus,
                                        autograder_zip, find_notebooks, released_name, results_json,
                                        write_results)
 from graders.grading import unprivileged
+from graders.grading.runner import NotebookGrade
 from graders.instructions import INSTRUCTIONS, NOTEBOOKS, for_notebook
 from graders.kernel.hints import HINTS
 from graders.kernel.result import RESULT_MIMETYPE, CheckResult
-from helpers import ASSIGNMENT, REPO
+from helpers import ASSIGNMENT, REPO, SAMPLES_DIR
 from variants import SAMPLES
 
 NOTEBOOK_FILES = [f"{n}.ipynb" for n in NOTEBOOKS]
@@ -118,6 +119,10 @@ def test_wheel_declares_the_same_markers_and_installs_the_command(tmp_path):
     with zipfile.ZipFile(wheel) as z:
         metadata = z.read(f"{name.split('-py3-')[0]}.dist-info/METADATA").decode()
         assert "graders/course/gradescope.py" in z.namelist()
+        # package data the package needs (the pins), never the samples (one is a solution) nor
+        # any notebook
+        assert "graders/course/requirements.lock" in z.namelist()
+        assert not [n for n in z.namelist() if n.endswith(".ipynb") or "/samples/" in n]
     requires = [line.split(": ", 1)[1] for line in metadata.splitlines()
                 if line.startswith("Requires-Dist: ")]
     for platform, env in PLATFORMS.items():
@@ -221,12 +226,12 @@ def test_results_json_follows_gradescopes_spec_field_by_field(tmp_path):
     score, max_score, status and the targeted message (+ hint) as output, plus the top-level
     score, execution_time and an output that says how the notebooks ran?"""
     e1, e2 = for_notebook("exploding_gradients")
-    exploding = NotebookOutcome("exploding_gradients", [
+    exploding = NotebookGrade("exploding_gradients", [
         CheckResult(e1.id, e1.title, 2.0, 2.0, True, "MSE is nan: the gradients exploded."),
         CheckResult(e2.id, e2.title, 0.0, 2.0, False, "You clipped with `clipnorm`.",
                     "exploding_clipnorm"),
     ], problems=["You changed the read-only cell 'setup'."])
-    vanishing = gradescope._all_failed("vanishing_gradients", "No `vanishing_gradients.ipynb`.")
+    vanishing = NotebookGrade.nothing_graded("vanishing_gradients", "No `vanishing_gradients.ipynb`.")
     results = results_json([exploding, vanishing], execution_time=12.6,
                            sandbox=SandboxStatus(False, "no user namespaces"),
                            notes=["Graded `exploding_gradients (1).ipynb` as `exploding_gradients.ipynb`."])
@@ -265,7 +270,7 @@ def test_results_json_says_which_kernel_ran_and_what_holds_in_it():
     """Does results.json say, in its output and extra_data, that the notebooks ran as the
     unprivileged user, with what that protects and what it does not, and name the sandbox or
     the plain kernel (with both reasons) otherwise?"""
-    outcome = gradescope._all_failed("exploding_gradients", "missing")
+    outcome = NotebookGrade.nothing_graded("exploding_gradients", "missing")
     status = SandboxStatus(False, "no user namespaces")
     as_user = results_json([outcome], sandbox=status, execution_time=1,
                            kernel=KernelChoice("unprivileged", status.reason, "rnn-course-kernel"))
@@ -331,7 +336,10 @@ def test_sandbox_probe_tells_whether_bubblewrap_works(monkeypatch, tmp_path):
 
 def test_submitted_outputs_are_cleared_before_grading(tmp_path):
     """Is a verdict saved in the uploaded file (a forged output) removed before the notebook
-    runs, so that only this run's verdicts can count?"""
+    runs, so that only this run's verdicts can count? (The runner's ``prepare``, which every
+    path to a kernel goes through: run_autograder, rnn-course check, the pytest plugin.)"""
+    from graders.grading import runner
+
     nb = nbformat.read(REPO / "release" / ASSIGNMENT / "exploding_gradients.ipynb", as_version=4)
     forged = nbformat.v4.new_output("display_data", data={RESULT_MIMETYPE: json.dumps(
         {"instruction": "exploding_step2", "title": "x", "points": 2, "max_points": 2,
@@ -340,16 +348,20 @@ def test_submitted_outputs_are_cleared_before_grading(tmp_path):
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [forged], 7
     nbformat.write(nb, tmp_path / "uploaded.ipynb")
-    gradescope._without_outputs(tmp_path / "uploaded.ipynb", tmp_path / "graded.ipynb")
-    cleared = nbformat.read(tmp_path / "graded.ipynb", as_version=4)
+    cleared = runner.read_notebook(tmp_path / "uploaded.ipynb")
+    instructions = for_notebook("exploding_gradients")
+    assert runner.prepare(cleared, instructions) == []
     code = [c for c in cleared.cells if c.cell_type == "code"]
     assert code and all(c.outputs == [] and c.execution_count is None for c in code)
-    assert [c.source for c in cleared.cells] == [c.source for c in nb.cells]
+    tests = {i.test_cell for i in instructions}
+    assert [c.source for c in cleared.cells if runner.grade_id(c) not in tests] == \
+        [c.source for c in nb.cells if runner.grade_id(c) not in tests]
+    assert all(runner.published_result(c) is None for c in cleared.cells)
 
 
 def test_run_hands_the_runner_a_clean_copy_under_the_released_name(tmp_path, monkeypatch):
-    """Does run() grade a renamed upload through grade_notebook with the released name, its
-    saved outputs cleared, the zip's data folder and the probed sandbox choice, turn the
+    """Does run() grade a renamed upload through grade_notebook with the released name (the
+    uploaded bytes: the runner clears saved outputs, test above), the zip's data folder and the probed sandbox choice, turn the
     runner's verdicts into Gradescope's tests (status, score, message with its hint, the
     notebook's problems, the total), and report an unreadable notebook as the student's
     message?
@@ -365,9 +377,8 @@ def test_run_hands_the_runner_a_clean_copy_under_the_released_name(tmp_path, mon
                             "Step 2: you clipped with clipnorm=3.", "exploding_clipnorm")]
 
     def fake_grade_notebook(path, *, files_from, timeout, sandboxed, user):
-        nb = runner.read_notebook(Path(path))
-        seen[Path(path).name] = (files_from, timeout, sandboxed, user,
-                                 [c.outputs for c in nb.cells if c.cell_type == "code"])
+        runner.read_notebook(Path(path))  # an unreadable upload stops here, as in the runner
+        seen[Path(path).name] = (files_from, timeout, sandboxed, user, Path(path).read_bytes())
         return runner.NotebookGrade(Path(path).stem, verdicts,
                                     problems=["a test cell published no verdict"])
 
@@ -383,13 +394,13 @@ def test_run_hands_the_runner_a_clean_copy_under_the_released_name(tmp_path, mon
     (layout.submission / "vanishing_gradients.ipynb").write_text("{ not json")
 
     results = gradescope.run(layout=layout)
-    files_from, timeout, sandboxed, user, outputs = seen.pop("exploding_gradients.ipynb")
+    files_from, timeout, sandboxed, user, graded = seen.pop("exploding_gradients.ipynb")
     assert not seen  # the unreadable notebook never reached the runner
     assert (files_from, timeout, sandboxed) == (layout.data, gradescope.CELL_TIMEOUT, False)
     # the unprivileged user where it works here (root, and it can run the interpreter)
     assert user == results["extra_data"]["kernel_user"]
     assert results["extra_data"]["kernel"] == ("unprivileged" if user else "plain")
-    assert outputs and all(o == [] for o in outputs)
+    assert graded == (layout.submission / "exploding_gradients (1).ipynb").read_bytes()
     by_id = {t["tags"][1]: t for t in results["tests"]}
     assert list(by_id) == list(INSTRUCTIONS)
     assert {k: (t["status"], t["score"], t["max_score"]) for k, t in by_id.items()} == {
@@ -448,7 +459,7 @@ def test_gradescope_grades_bobs_renamed_upload_as_gradescope_runs_it(autograder,
     (root / "run_autograder").chmod(0o755)
     (root / "submission").mkdir()
     (root / "results").mkdir()
-    bob = REPO / "tests" / "files" / "submissions" / "bob_partly_wrong" / ASSIGNMENT
+    bob = SAMPLES_DIR / "bob_partly_wrong" / ASSIGNMENT
     shutil.copy(bob / "exploding_gradients.ipynb", root / "submission" / "exploding_gradients (1).ipynb")
     shutil.copy(bob / "vanishing_gradients.ipynb", root / "submission" / "vanishing_gradients.ipynb")
 
@@ -643,7 +654,7 @@ def test_without_bubblewrap_a_hostile_kernel_runs_unprivileged_and_leaves_nothin
     for path in [root, *root.rglob("*")]:
         path.chmod(0o755 if path.is_dir() or path.name == "run_autograder" else 0o644)
     (root / "shared").chmod(0o1777)  # where the kernel reports what it saw
-    alice = REPO / "tests" / "files" / "submissions" / "alice_right" / ASSIGNMENT
+    alice = SAMPLES_DIR / "alice_right" / ASSIGNMENT
     for name, cell in (("exploding_gradients", LEFT_BEHIND), ("vanishing_gradients", HOSTILE)):
         nb = nbformat.read(alice / f"{name}.ipynb", as_version=4)
         nb.cells.append(nbformat.v4.new_code_cell(cell))

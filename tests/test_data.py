@@ -1,4 +1,5 @@
-"""Tests of data/build.py and of the data files it ships.
+"""Tests of the data builder (graders.course.coursedata, run as data/build.py or
+``rnn-course data``) and of the data files it ships.
 
 Fast by default: only the tests that load weights or run a --tiny build import
 TensorFlow.  The exploding-gradients check trains 2 x 100 epochs and is
@@ -12,7 +13,6 @@ import io
 import json
 import os
 import pickle
-import runpy
 import shutil
 import subprocess
 import sys
@@ -24,16 +24,22 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 import pytest
 
+from graders.course.coursedata.artifacts import ARTIFACTS, HISTORY_KEYS, npz_bytes
+from graders.course.coursedata.build import FULL, TINY
+from graders.course.coursedata.build import main as build_main
+from graders.course.coursedata.datasets import (imdb_long_reviews, load_imdb_npz,
+                                                make_synthetic_vanishing)
+from graders.course.coursedata.manifest import from_rel
+from graders.course.coursedata.pretrain import (first_steps_effect, input_sensitivity,
+                                                sensitivity_summary)
+
 ROOT = Path(__file__).resolve().parent.parent
-BUILD = ROOT / "data" / "build.py"
+BUILD = ROOT / "data" / "build.py"  # the command's stable name in a checkout
 MANIFEST = ROOT / "data" / "manifest.json"
 README = ROOT / "data" / "README.md"
 SRC = ROOT / "source" / "rnn_architecture"
 RELEASE = ROOT / "release" / "rnn_architecture"
 
-B = runpy.run_path(str(BUILD))  # the build module's namespace (numpy only)
-ARTIFACTS = B["ARTIFACTS"]
-HISTORY_KEYS = B["HISTORY_KEYS"]
 NOTEBOOK = SRC / "vanishing_gradients.ipynb"
 
 # Flatness band for the shipped pretraining curves.  Measured on the shipped
@@ -53,8 +59,9 @@ def load_npz(path: Path) -> dict:
 
 
 def run_build(*args: str) -> int:
-    """Run data/build.py's main(argv) in this process, like the course CLI."""
-    return runpy.run_path(str(BUILD))["main"](list(args))
+    """Run the builder's main(argv) in this process on this checkout's course, like the
+    course CLI."""
+    return build_main(list(args), course=ROOT)
 
 
 def tiny_args(out: Path, *extra: str) -> list[str]:
@@ -65,12 +72,13 @@ def manifest() -> dict:
     return json.loads(MANIFEST.read_text())
 
 
-def assert_consistent(manifest_path: Path) -> dict:
-    """Every artifact of a manifest exists with the recorded sha256, size and arrays."""
+def assert_consistent(manifest_path: Path, course: Path = ROOT) -> dict:
+    """Every artifact of a manifest exists with the recorded sha256, size and arrays (paths
+    relative to the course folder)."""
     m = json.loads(Path(manifest_path).read_text())
     assert sorted(m["artifacts"]) == sorted(ARTIFACTS)
     for name, entry in m["artifacts"].items():
-        path = B["from_rel"](entry["path"])
+        path = from_rel(entry["path"], course)
         assert path.name == name
         assert path.exists(), f"{entry['path']} missing"
         assert sha256(path) == entry["sha256"], f"{entry['path']} differs from manifest"
@@ -81,12 +89,12 @@ def assert_consistent(manifest_path: Path) -> dict:
             for key, arr in arrays.items():
                 assert list(arr.shape) == entry["arrays"][key]["shape"], (name, key)
                 assert str(arr.dtype) == entry["arrays"][key]["dtype"], (name, key)
-    history = json.loads(B["from_rel"](m["artifacts"]["pretrain_history.json"]["path"]).read_text())
+    history = json.loads(from_rel(m["artifacts"]["pretrain_history.json"]["path"], course).read_text())
     assert list(history) == list(HISTORY_KEYS)
     for key in HISTORY_KEYS:
         assert len(history[key]) == m["sizes"]["epochs"]
         assert history[key][-1] == m["pretraining"]["final"][key]
-    gated = json.loads(B["from_rel"](m["artifacts"]["gated_history.json"]["path"]).read_text())
+    gated = json.loads(from_rel(m["artifacts"]["gated_history.json"]["path"], course).read_text())
     assert list(gated) == list(HISTORY_KEYS)
     for key in HISTORY_KEYS:
         assert len(gated[key]) == m["sizes"]["gated_epochs"] == m["gated"]["epochs"]
@@ -266,7 +274,7 @@ def test_notebook_rebuilds_the_shipped_gated_model():
     cells = {c["metadata"].get("nbgrader", {}).get("grade_id"): "".join(c["source"])
              for c in nb["cells"]}
     code = cells["remedy_plot"]
-    assert f"keras.layers.GRU({B['FULL']['gated_units']})" in code
+    assert f"keras.layers.GRU({FULL['gated_units']})" in code
     for name in ("gated_weights.h5", "gated_history.json", "pretrain_history.json"):
         assert name in code
 
@@ -305,7 +313,7 @@ def test_tiny_needs_explicit_paths():
 
 
 def test_synthetic_task_definition():
-    make = B["make_synthetic_vanishing"]
+    make = make_synthetic_vanishing
     X, y = make(40, 12, 3, 7, 10.0)
     assert X.shape == (40, 12, 1) and X.dtype == np.float32 and y.dtype == np.int64
     assert y.sum() == 20
@@ -317,8 +325,8 @@ def test_synthetic_task_definition():
 
 def test_npz_bytes_are_deterministic():
     arrays = {"a": np.arange(6.0).reshape(2, 3), "b": np.array([1, 0], dtype=np.int64)}
-    data = B["npz_bytes"](arrays)
-    assert data == B["npz_bytes"](arrays)
+    data = npz_bytes(arrays)
+    assert data == npz_bytes(arrays)
     with np.load(io.BytesIO(data), allow_pickle=False) as f:
         assert np.array_equal(f["a"], arrays["a"]) and np.array_equal(f["b"], arrays["b"])
     for info in zipfile.ZipFile(io.BytesIO(data)).infolist():
@@ -344,7 +352,7 @@ def test_load_imdb_npz_follows_keras_conventions(tmp_path):
     x_test = [[4, 5, 6], [2]]
     path = tmp_path / "imdb.npz"
     _write_imdb_npz(path, x_train, [0, 1, 1], x_test, [1, 0])
-    (xa, ya), (xb, yb) = B["load_imdb_npz"](path, num_words=9)
+    (xa, ya), (xb, yb) = load_imdb_npz(path, num_words=9)
     # shuffle exactly like keras: one RandomState(113), train first, then test
     rng = np.random.RandomState(113)
     ia = np.arange(3)
@@ -369,26 +377,40 @@ def test_load_imdb_npz_refuses_foreign_pickles(tmp_path):
     path = tmp_path / "evil.npz"
     np.savez(path, x_train=arr, y_train=np.zeros(1), x_test=arr, y_test=np.zeros(1))
     with pytest.raises(pickle.UnpicklingError):
-        B["load_imdb_npz"](path)
+        load_imdb_npz(path)
 
 
 def test_imdb_long_reviews_selection():
     xs = [[1] + [5] * n for n in (3, 9, 6, 2, 8, 4)]
     ys = np.array([0, 0, 0, 1, 1, 1])
-    X, y, info = B["imdb_long_reviews"](xs, ys, 4, 5, 10)
+    X, y, info = imdb_long_reviews(xs, ys, 4, 5, 10)
     # the 2 longest of each class: indices 1, 2 (label 0) and 4, 5 (label 1)
     assert list(y) == [0, 0, 1, 1]
     assert X.shape == (4, 5, 1) and X.dtype == np.float32
     np.testing.assert_allclose(X[0, :, 0], [0.1, 0.5, 0.5, 0.5, 0.5])  # first 5 tokens kept
     np.testing.assert_allclose(X[3, :, 0], [0.1, 0.5, 0.5, 0.5, 0.5])
     assert info["selected_min_length"] == 5 and info["selected_max_length"] == 10
-    X, y, _ = B["imdb_long_reviews"](xs, ys, 4, 12, 10)
+    X, y, _ = imdb_long_reviews(xs, ys, 4, 12, 10)
     np.testing.assert_allclose(X[1, :, 0], [0] * 5 + [0.1] + [0.5] * 6)  # 0-padded in front
 
 
 def test_check_reports_missing_manifest(tmp_path, capsys):
     assert run_build("--check", "--manifest", str(tmp_path / "nope.json")) == 1
     assert "no manifest" in capsys.readouterr().err
+
+
+def test_cli_data_checks_the_course_it_is_given(tmp_path, monkeypatch, capsys):
+    """``rnn-course data --course DIR``: that course's data/manifest.json, from any folder;
+    in a folder that is no course, one line naming the fix (exit 2)."""
+    from graders.course.cli import main as cli_main  # nbgrader: a few seconds to import
+
+    monkeypatch.chdir(tmp_path)
+    assert cli_main(["data", "--course", str(ROOT), "--", "--check"]) == 0
+    assert "check OK: 6 files match data/manifest.json" in capsys.readouterr().out
+    assert cli_main(["data", "--", "--check"]) == 2
+    assert build_main(["--check"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("nbgrader_config.py") == 2 and "Traceback" not in err
 
 
 def test_refuses_unrecorded_existing_file(tmp_path, capsys):
@@ -435,7 +457,7 @@ def test_tiny_build_writes_consistent_artifacts(tiny_pair):
         assert m["variant"] == "tiny"
         assert m["vanishing"]["source"]["statement"] == "synthetic, not IMDB"
         d = load_npz(out / "vanishing_data.npz")
-        t = B["TINY"]
+        t = TINY
         assert d["X"].shape == (t["samples"], t["timesteps"], 1) and d["X"].dtype == np.float32
         assert d["y"].shape == (t["samples"],) and set(np.unique(d["y"])) == {0, 1}
         e = load_npz(out / "exploding_data.npz")
@@ -457,12 +479,12 @@ def test_tiny_builds_are_identical(tiny_pair):
 
 def test_tiny_weights_load_in_legacy_layout(tiny_pair):
     path = tiny_pair[0] / "model_weights.h5"
-    assert_loads_exactly(path, B["TINY"]["units"])
-    assert_wrong_units_fail(path, B["TINY"]["units"] + 1)
+    assert_loads_exactly(path, TINY["units"])
+    assert_wrong_units_fail(path, TINY["units"] + 1)
 
 
 def test_tiny_gated_weights_load_in_legacy_layout(tiny_pair):
-    assert_gated_loads_exactly(tiny_pair[0] / "gated_weights.h5", B["TINY"]["gated_units"])
+    assert_gated_loads_exactly(tiny_pair[0] / "gated_weights.h5", TINY["gated_units"])
 
 
 def test_tiny_imdb_path_on_a_fake_imdb_file(tmp_path):
@@ -479,7 +501,7 @@ def test_tiny_imdb_path_on_a_fake_imdb_file(tmp_path):
     assert src["name"] == "imdb" and src["loader_conventions"]["index_from"] == 3
     assert hashlib.sha256(fake.read_bytes()).hexdigest() in src["file"]
     d = load_npz(out / "vanishing_data.npz")
-    t = B["TINY"]
+    t = TINY
     X, y = d["X"], d["y"]
     assert X.shape == (t["samples"], t["timesteps"], 1) and X.dtype == np.float32
     assert y.sum() == t["samples"] // 2
@@ -491,6 +513,29 @@ def test_tiny_imdb_path_on_a_fake_imdb_file(tmp_path):
         assert row[nz[0]] == 1  # every review starts with start_char, after any padding
         assert (row[nz[1]:] >= 2).all()
     assert_loads_exactly(out / "model_weights.h5", t["units"])
+
+
+def test_paths_are_relative_to_the_course_folder(tmp_path, monkeypatch, capsys):
+    """The manifest records paths relative to the course folder (the one holding
+    nbgrader_config.py), whose source/rnn_architecture/ and data/manifest.json are the
+    defaults."""
+    course = tmp_path / "course"
+    course.mkdir()
+    (course / "nbgrader_config.py").write_text("c = get_config()\n")
+    out, man = course / "source" / "rnn_architecture", course / "data" / "manifest.json"
+    assert build_main(["--tiny", "--quiet", "--out", str(out), "--manifest", str(man)],
+                      course=course) == 0
+    assert ("built 6 files in source/rnn_architecture in" in capsys.readouterr().out)
+    m = assert_consistent(man, course)
+    assert {e["path"] for e in m["artifacts"].values()} == {
+        f"source/rnn_architecture/{name}" for name in ARTIFACTS}
+    assert build_main(["--check"], course=course) == 0
+    monkeypatch.chdir(course)
+    assert build_main(["--check"]) == 0  # the current folder is the course
+    (out / "gated_history.json").unlink()
+    capsys.readouterr()
+    assert build_main(["--check"]) == 1
+    assert "MISSING  source/rnn_architecture/gated_history.json" in capsys.readouterr().err
 
 
 def test_check_detects_changed_and_missing_files(fresh_tiny, capsys):
@@ -601,7 +646,7 @@ def _power(mantissa: str, exponent: str) -> float:
 
 @pytest.fixture(scope="module")
 def sensitivity():
-    """data/build.py's own routines (input_sensitivity, sensitivity_summary,
+    """The builder's own routines (input_sensitivity, sensitivity_summary,
     first_steps_effect) run on the shipped weights and the shipped validation rows, as the
     build ran them on the models it had just trained."""
     m = manifest()
@@ -617,15 +662,15 @@ def sensitivity():
     gru.load_weights(str(SRC / "gated_weights.h5"))
     out = {}
     for key, model in (("pretraining", rnn), ("gated", gru)):
-        curve = np.asarray(B["input_sensitivity"](model, X_probe), dtype=np.float64)
-        out[key] = {"curve": curve, "summary": B["sensitivity_summary"](curve, k),
-                    "effect": B["first_steps_effect"](model, X_val, k, sizes["value_scale"])}
+        curve = np.asarray(input_sensitivity(model, X_probe), dtype=np.float64)
+        out[key] = {"curve": curve, "summary": sensitivity_summary(curve, k),
+                    "effect": first_steps_effect(model, X_val, k, sizes["value_scale"])}
     return out
 
 
 def test_manifest_sensitivity_is_what_the_shipped_weights_give(sensitivity):
     """Are the sensitivity figures of manifest.json those of the shipped weights (recomputed
-    here with build.py's routines; last bits may differ by CPU)?"""
+    here with the builder's routines; last bits may differ by CPU)?"""
     m = manifest()
     for key, got in sensitivity.items():
         recorded = {k: v for k, v in m[key]["input_sensitivity"].items() if k != "what"}

@@ -236,3 +236,23 @@ def test_submissions_go_to_the_cluster_one_per_free_worker_thread_longest_first(
         assert client.run_on_scheduler(in_flight) == 0, \
             "the held submissions were never cancelled (120 s)"
         Event("window-hold", client=client).set()  # the cancelled tasks' threads end
+
+
+def test_the_watchdogs_stop_reason_travels_as_data(tmp_path):
+    """The sandbox's launcher writes why it stopped a kernel into the file the grader named;
+    batch grading reads it back as data (no parsing of the kernel's stderr), and a notebook
+    nobody stopped has no reason."""
+    from graders.grading import sandbox
+    from graders.grading.batch import failure_reason
+    from graders.kernel.limits import ENV_STATUS
+
+    status = tmp_path / "status.json"
+    assert sandbox.read_status(status) is None
+    sandbox.write_status("the 4 GiB memory limit", {ENV_STATUS: str(status)})
+    assert sandbox.read_status(status) == "the 4 GiB memory limit"
+    assert failure_reason(RuntimeError("Kernel died"), sandbox.read_status(status)) == \
+        "stopped: the 4 GiB memory limit"
+    assert failure_reason(RuntimeError("Kernel died"), None).endswith("(RuntimeError: Kernel died)")
+    sandbox.write_status("ignored", {})  # no file named: nothing written, nothing raised
+    status.write_text("not json")
+    assert sandbox.read_status(status) is None

@@ -27,11 +27,11 @@ from graders.grading.records import Record, Store
 from graders.instructions import INSTRUCTIONS, for_notebook
 from graders.kernel.hints import HINTS
 from graders.kernel.result import RESULT_MIMETYPE, CheckResult
-from helpers import ASSIGNMENT, RELEASE, REPO
+from helpers import ASSIGNMENT, RELEASE, REPO, SAMPLES_DIR
 
 NB_E, NB_V = "exploding_gradients.ipynb", "vanishing_gradients.ipynb"
 DUE = datetime(2026, 11, 21, 12, 0, 0)
-SAMPLES = REPO / "tests" / "files" / "submissions"
+SAMPLES = SAMPLES_DIR
 
 IDS = {fx.SIOBHAN: "siobhan_obrien", fx.JURGEN: "jmueller", fx.ANNE: "annemarie_darcy",
        fx.ZOE: "zoe_vdberg", fx.JO: "jsmith", fx.JON: "jsmith_2"}

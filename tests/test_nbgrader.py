@@ -11,11 +11,10 @@ from nbgrader.api import Gradebook
 
 from conftest import run_nbgrader
 from graders.instructions import INSTRUCTIONS
-from helpers import ASSIGNMENT
+from helpers import ASSIGNMENT, SAMPLES_DIR
 from variants import SAMPLES
 
 pytestmark = pytest.mark.slow
-SAMPLE_DIR = __import__("helpers").REPO / "tests" / "files" / "submissions"
 
 
 def scores(course, student):
@@ -28,11 +27,11 @@ def scores(course, student):
 def test_batch_of_samples_through_nbgrader_autograde(released_course):
     course = released_course
     for student in SAMPLES:
-        shutil.copytree(SAMPLE_DIR / student / ASSIGNMENT, course / "submitted" / student / ASSIGNMENT)
+        shutil.copytree(SAMPLES_DIR / student / ASSIGNMENT, course / "submitted" / student / ASSIGNMENT)
     # a student who uploaded only one of the two notebooks
     lost = course / "submitted" / "dan_one_notebook" / ASSIGNMENT
     lost.mkdir(parents=True)
-    shutil.copy(SAMPLE_DIR / "alice_right" / ASSIGNMENT / "exploding_gradients.ipynb", lost)
+    shutil.copy(SAMPLES_DIR / "alice_right" / ASSIGNMENT / "exploding_gradients.ipynb", lost)
 
     # a student who replaces the check with a no-op: nbgrader alone would give full marks
     from helpers import write_submission
@@ -76,7 +75,7 @@ def test_samples_are_the_current_release_filled_in():
 
     for student, variants in SAMPLES.items():
         for variant in variants:
-            shipped = nbformat.read(SAMPLE_DIR / student / ASSIGNMENT / f"{variant.notebook}.ipynb",
+            shipped = nbformat.read(SAMPLES_DIR / student / ASSIGNMENT / f"{variant.notebook}.ipynb",
                                     as_version=4)
             expected = fill(variant.notebook, variant.cells)
             assert [c.source for c in shipped.cells] == [c.source for c in expected.cells], (
@@ -94,7 +93,7 @@ def test_autograde_without_the_judge_refuses_before_student_code_runs(released_c
     assert "judge_every_test_cell(c)\n" in text
     config.write_text(text.replace("judge_every_test_cell(c)\n", ""))
     submitted = course / "submitted" / "alice_right" / ASSIGNMENT
-    shutil.copytree(SAMPLE_DIR / "alice_right" / ASSIGNMENT, submitted)
+    shutil.copytree(SAMPLES_DIR / "alice_right" / ASSIGNMENT, submitted)
     result = run_nbgrader(course, "autograde", ASSIGNMENT)
     log = result.stdout + result.stderr
     assert "does not hold the judge" in log and "install(c)" in log, log[-3000:]

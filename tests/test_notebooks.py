@@ -105,7 +105,7 @@ def test_self_check_cell_does_not_grade_the_notebook_again(tmp_path):
     nb.cells.append(nbformat.v4.new_code_cell("!rnn-course check vanishing_gradients.ipynb"))
     nbformat.write(nb, path)
     for sandboxed in (True, False):
-        grade = grade_notebook(path, sandboxed=sandboxed)
+        grade = grade_notebook(path, files_from=RELEASE, sandboxed=sandboxed)
         out = "".join(o.get("text", "") for o in grade.executed.cells[-1].get("outputs", []))
         assert "not run here: this notebook is itself being graded" in out, out
         assert grade.points == grade.max_points

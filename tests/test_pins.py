@@ -46,9 +46,7 @@ def test_every_pin_accepts_the_first_release_of_each_promised_python():
 
 def test_the_promise_is_what_the_package_and_bundle_say():
     """Do the package's Requires-Python and the bundle README state the same Pythons?"""
-    import tomllib
-
-    requires = tomllib.loads(bundle.PYPROJECT.read_text())["project"]["requires-python"]
+    requires = bundle.project().requires_python
     assert all(SpecifierSet(requires).contains(v) for v in LOWEST)
     readme = bundle.readme(assignment="a", notebooks=["x.ipynb"])
     assert f"Python {bundle.PYTHONS[0]} to {bundle.PYTHONS[-1]}" in readme

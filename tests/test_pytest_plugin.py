@@ -19,14 +19,14 @@ from graders.grading.runner import NotebookGrade
 from graders.instructions import INSTRUCTIONS, for_notebook
 from graders.kernel.hints import HINTS
 from graders.kernel.result import CheckResult
-from helpers import RELEASE, REPO
+from helpers import RELEASE, REPO, SAMPLES_DIR
 
 pytest_plugins = ["pytester"]
 
 BIN = Path(sys.executable).parent
 PLUGIN = "graders.course.pytest_plugin"
 ENTRY_POINT = "rnn_course"
-BOB = REPO / "tests" / "files" / "submissions" / "bob_partly_wrong" / "rnn_architecture"
+BOB = SAMPLES_DIR / "bob_partly_wrong" / "rnn_architecture"
 NOT_JSON = "{ this is not json"
 
 

@@ -23,11 +23,10 @@ from graders.course import report as rep
 from graders.kernel.hints import HINTS
 from graders.instructions import INSTRUCTIONS, NOTEBOOKS, for_notebook
 from graders.kernel.result import RESULT_MIMETYPE, CheckResult
-from helpers import ASSIGNMENT, RELEASE, REPO, SOURCE
+from helpers import ASSIGNMENT, RELEASE, REPO, SAMPLES_DIR, SOURCE
 from variants import SAMPLES
 
 FILES = Path(__file__).parent / "files" / "report"
-SAMPLE_DIR = REPO / "tests" / "files" / "submissions"
 SCRIPT = "<script>alert('pwned')</script>"
 
 
@@ -205,7 +204,7 @@ def graded_course(tmp_path_factory) -> Path:
         result = run_nbgrader(course, *args)
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     for student in SAMPLES:
-        shutil.copytree(SAMPLE_DIR / student / ASSIGNMENT,
+        shutil.copytree(SAMPLES_DIR / student / ASSIGNMENT,
                         course / "submitted" / student / ASSIGNMENT)
     for args in (("autograde", ASSIGNMENT), ("generate_feedback", ASSIGNMENT)):
         result = run_nbgrader(course, *args)

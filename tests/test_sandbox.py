@@ -27,6 +27,7 @@ if str(REPO) not in sys.path:  # graders/ may not be pip-installed in the venv
     sys.path.insert(0, str(REPO))
 
 from graders.grading import sandbox  # noqa: E402
+from graders.kernel.limits import ENV_STATUS  # noqa: E402
 
 FILES = Path(__file__).parent / "files" / "sandbox"
 VENV_BIN = Path(sys.executable).parent
@@ -155,7 +156,7 @@ def test_memory_limit_is_configurable(tmp_path, monkeypatch):
 def _wrapper(tmp_path, env, transport="ipc"):
     cf = tmp_path / "kernel.json"
     cf.write_text(json.dumps({"transport": transport, "ip": str(tmp_path / "k")}))
-    return subprocess.run([sys.executable, "-I", sandbox.__file__, "run", "-f", str(cf)],
+    return subprocess.run([sys.executable, "-I", str(sandbox.LAUNCH_SCRIPT), "run", "-f", str(cf)],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
 
 
@@ -445,14 +446,17 @@ def test_output_flood_is_cut_inside_the_kernel(tmp_path, use_kernel_env, monkeyp
 # --------------------------------------------------------------------------- limits set in config
 @pytest.mark.timeout(300)
 def test_notebook_time_limit_from_config_stops_the_kernel_with_a_reason(tmp_path, use_kernel_env,
-                                                                        capfd):
+                                                                        capfd, monkeypatch):
     """Does ``c.KernelLimits.notebook_timeout`` (course config, through nbclient's kernel
     manager) stop a notebook that runs too long in all, although no cell hits its own
-    timeout, and say why?"""
+    timeout, and say why: on its stderr for people, and as data in the status file the
+    grader names (what batch grading reads)?"""
     from nbclient import NotebookClient
     from nbclient.exceptions import DeadKernelError
     from traitlets.config import Config
 
+    status = tmp_path.parent / f"{tmp_path.name}-status.json"
+    monkeypatch.setenv(ENV_STATUS, str(status))
     config = Config()
     config.KernelLimits.notebook_timeout = 4
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import time\ntime.sleep(2)"),
@@ -462,6 +466,7 @@ def test_notebook_time_limit_from_config_stops_the_kernel_with_a_reason(tmp_path
                        **sandbox.notebook_client_kwargs(config)).execute()
     # the notebook limit stopped it (its reason), not the 120 s cell timeout (CellTimeoutError)
     assert (sandbox.STOPPED_PREFIX + "the notebook ran longer than 4 s") in capfd.readouterr().err
+    assert (sandbox.read_status(status) or "").startswith("the notebook ran longer than 4 s")
 
 
 @pytest.mark.timeout(300)

@@ -1,5 +1,4 @@
 """The one probe that says whether the sandbox runs here, and how `rnn-course check` uses it."""
-import json
 import shutil
 import sys
 
@@ -65,8 +64,9 @@ def test_kernel_spec_is_made_where_jupyter_finds_it(monkeypatch, tmp_path):
 
     monkeypatch.setenv("JUPYTER_PATH", "")  # restored (unset) after the test
     monkeypatch.setattr(sys, "prefix", str(tmp_path / "prefix"))
-    monkeypatch.setattr(sandbox, "LAUNCH_SCRIPT", tmp_path / "moved" / "sandbox.py")
-    monkeypatch.setattr(sandbox, "runtime_dir", lambda: tmp_path / "private")
+    # patched where ensure_kernelspec looks them up (its module, not the package's re-export)
+    monkeypatch.setattr(sandbox.kernelspec, "LAUNCH_SCRIPT", tmp_path / "moved" / "sandbox.py")
+    monkeypatch.setattr(sandbox.kernelspec, "runtime_dir", lambda: tmp_path / "private")
     said = sandbox.ensure_kernelspec()
     assert said.startswith(f"its kernel spec written for this run to {tmp_path}/private/jupyter-")
     assert said.endswith(f"/share/jupyter/kernels/{sandbox.KERNEL_NAME}")

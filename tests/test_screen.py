@@ -5,7 +5,7 @@ import pytest
 from graders.grading.runner import collect
 from graders.grading.screen import flag_message, screen_notebook, screen_source
 from graders.instructions import for_notebook
-from helpers import SOURCE, fill, grade_id
+from helpers import RELEASE, SOURCE, fill, grade_id
 from variants import CORPUS, FORGERIES, SAMPLES, VARIANTS
 
 
@@ -154,4 +154,4 @@ def test_saved_outputs_never_pass_for_verdicts(tmp_path):
             forged = CheckResult(gid[5:], gid, 2.0, 2.0, True, "ok").to_json()
             cell.outputs = [nbformat.v4.new_output("display_data", data={RESULT_MIMETYPE: forged})]
     nbformat.write(nb, path)
-    assert grade_notebook(path).points == 0
+    assert grade_notebook(path, files_from=RELEASE).points == 0

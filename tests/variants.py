@@ -142,7 +142,7 @@ VARIANTS = [
 
 BY_NAME = {v.name: v for v in VARIANTS}
 
-# -- the sample class of the demo (tests/files/submissions/<student>/rnn_architecture/) -------
+# -- the sample class of the demo (graders/course/samples/<student>/rnn_architecture/) -------
 SAMPLES = {
     "alice_right": [BY_NAME["exploding_reference"], BY_NAME["vanishing_reference"]],
     "bob_partly_wrong": [

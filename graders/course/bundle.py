@@ -23,6 +23,7 @@ import io
 import re
 import zipfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..grading import coursedir as cdir
@@ -30,10 +31,11 @@ from ..instructions import INSTRUCTIONS, NOTEBOOKS
 
 #: The ``graders`` package that goes into the wheel (this very code).
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
-#: The repository the package was installed from: its lock file pins every version.
-REPO = PACKAGE_DIR.parent
-LOCK = REPO / "requirements.lock"
-PYPROJECT = REPO / "pyproject.toml"
+#: Every pinned version (package data; the repository's ``requirements.lock`` links to it).
+LOCK = Path(__file__).resolve().with_name("requirements.lock")
+#: Package data that never goes into a wheel made for students or Gradescope: the demo's
+#: sample class (one sample is a full solution).
+NOT_FOR_STUDENTS = ("graders/course/samples/",)
 
 #: Timestamp of every zip entry (the zip format cannot store dates before 1980).
 ZIP_DATE = (2020, 1, 1, 0, 0, 0)
@@ -49,6 +51,45 @@ TF_CPU_MARKER = 'sys_platform == "linux" and platform_machine == "x86_64"'
 TF_MARKER = 'sys_platform != "linux" or platform_machine != "x86_64"'
 
 
+@dataclass(frozen=True)
+class Project:
+    """What the package says of itself: the wheel's metadata."""
+
+    version: str
+    description: str
+    requires_python: str
+    #: The direct dependencies as declared (``pyproject.toml``), unpinned where it is.
+    dependencies: tuple[str, ...]
+    #: ``{group: {name: object reference}}``: console scripts, pytest plugin, provisioner.
+    entry_points: dict[str, dict[str, str]]
+
+
+def project() -> Project:
+    """This package's metadata: ``pyproject.toml`` beside the package in a checkout (the
+    source of truth there, even before the editable install is refreshed), else the installed
+    distribution's (an instructor's ``pip install``)."""
+    pyproject = PACKAGE_DIR.parent / "pyproject.toml"
+    if pyproject.is_file():
+        import tomllib
+
+        declared = tomllib.loads(pyproject.read_text())["project"]
+        if declared.get("name") == "rnn-course":
+            groups = {"console_scripts": declared.get("scripts", {}),
+                      **declared.get("entry-points", {})}
+            return Project(declared["version"], declared["description"],
+                           declared["requires-python"], tuple(declared["dependencies"]),
+                           {g: dict(points) for g, points in groups.items() if points})
+    from importlib import metadata
+
+    dist = metadata.distribution("rnn-course")
+    groups: dict[str, dict[str, str]] = {}
+    for point in dist.entry_points:
+        groups.setdefault(point.group, {})[point.name] = point.value
+    requires = [r for r in dist.requires or [] if "extra ==" not in r]
+    return Project(dist.version, dist.metadata["Summary"], dist.metadata["Requires-Python"],
+                   tuple(requires), groups)
+
+
 def _canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
@@ -57,8 +98,8 @@ def _canonical(name: str) -> str:
 def read_lock(path: Path = LOCK) -> dict[str, str]:
     """``requirements.lock`` as ``{canonical name: 'Name==version'}``, in file order."""
     if not path.is_file():
-        raise cdir.CourseError(f"{path} not found: build bundles and autograders from a clone of "
-                               f"the rnn-course repository (its lock file pins every version).")
+        raise cdir.CourseError(f"{path} not found: the rnn-course installation is incomplete "
+                               f"(its lock file pins every version); reinstall it.")
     pins = {}
     for line in path.read_text().splitlines():
         line = line.split("#", 1)[0].strip()
@@ -96,12 +137,9 @@ def requirements_txt(*, wheel: str, lock: Path = LOCK) -> str:
 def package_dependencies(lock: Path = LOCK) -> list[str]:
     """The package's direct dependencies (``pyproject.toml``), pinned to the lock's versions,
     with the TensorFlow markers: the wheel's ``Requires-Dist``."""
-    import tomllib
-
-    declared = tomllib.loads(PYPROJECT.read_text())["project"]["dependencies"]
     pins = read_lock(lock)
     out = []
-    for requirement in declared:
+    for requirement in project().dependencies:
         match = re.match(r"([A-Za-z0-9._-]+)(\[[^\]]*\])?", requirement)
         name, extras = match.group(1), match.group(2) or ""
         pin = pins.get(_canonical(name))
@@ -116,13 +154,18 @@ def package_dependencies(lock: Path = LOCK) -> list[str]:
 
 # ----------------------------------------------------------------------------- the wheel
 def _package_sources() -> dict[str, bytes]:
-    """Every module of ``graders/`` (what ``pip install .`` would install), by archive path."""
+    """Every file of ``graders/`` (modules, templates, the lock: what ``pip install .``
+    installs) by archive path, except :data:`NOT_FOR_STUDENTS`, compiled files and hidden
+    ones."""
     files = {}
-    for path in sorted(PACKAGE_DIR.rglob("*.py")):
-        relative = path.relative_to(PACKAGE_DIR.parent)
-        if any(part.startswith(".") or part == "__pycache__" for part in relative.parts):
+    for path in sorted(PACKAGE_DIR.rglob("*")):
+        archived = path.relative_to(PACKAGE_DIR.parent).as_posix()
+        parts = archived.split("/")
+        if (not path.is_file() or path.suffix in (".pyc", ".pyo")
+                or any(p.startswith(".") or p == "__pycache__" for p in parts)
+                or archived.startswith(NOT_FOR_STUDENTS)):
             continue
-        files[relative.as_posix()] = path.read_bytes()
+        files[archived] = path.read_bytes()
     return files
 
 
@@ -134,22 +177,19 @@ def package_wheel(lock: Path = LOCK) -> tuple[str, bytes]:
     ``Requires-Dist`` carries the environment markers that ``pyproject.toml`` cannot (the
     grading machines pin ``tensorflow-cpu``, which macOS and Windows do not have).
     """
-    import tomllib
-
-    project = tomllib.loads(PYPROJECT.read_text())["project"]
-    version = project["version"]
+    meta = project()
+    version = meta.version
     dist_info = f"rnn_course-{version}.dist-info"
     metadata = [
         "Metadata-Version: 2.1",
         "Name: rnn-course",
         f"Version: {version}",
-        f"Summary: {project['description']}",
-        f"Requires-Python: {project['requires-python']}",
+        f"Summary: {meta.description}",
+        f"Requires-Python: {meta.requires_python}",
         *[f"Requires-Dist: {d}" for d in package_dependencies(lock)],
     ]
-    groups = {"console_scripts": project.get("scripts", {}), **project.get("entry-points", {})}
     entry_points = "".join(f"[{group}]\n" + "".join(f"{k} = {v}\n" for k, v in points.items())
-                           + "\n" for group, points in groups.items() if points)
+                           + "\n" for group, points in meta.entry_points.items() if points)
     files = dict(_package_sources())
     files[f"{dist_info}/METADATA"] = ("\n".join(metadata) + "\n").encode()
     files[f"{dist_info}/WHEEL"] = (b"Wheel-Version: 1.0\nGenerator: rnn-course bundle\n"

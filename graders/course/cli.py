@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import runpy
 import sys
 from pathlib import Path
 
-from ..grading.coursedir import CourseError
+from ..errors import CourseError, MachineryError
 from ..grading.settings import help_of
 from . import verbs
-
-REPO = Path(__file__).resolve().parents[2]
 
 DESCRIPTION = """\
 The auto-graded "RNN Architecture" assignment (exploding and vanishing gradients).
@@ -222,8 +219,9 @@ def cmd_check(args) -> int:
 
 
 def cmd_data(args) -> int:
-    build = runpy.run_path(str(REPO / "data" / "build.py"))
-    return build["main"](args.build_args)
+    from .coursedata.build import main
+
+    return main(args.build_args, course=_course(args))
 
 
 def cmd_bundle(args) -> int:
@@ -315,9 +313,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_check)
 
     s = sub.add_parser("data", help="build the data, pretrained weights and manifest "
-                       "(data/build.py; `rnn-course data -- --help` for its options)")
+                       "(graders.course.coursedata; `rnn-course data -- --help` for its options)")
+    _course_options(s, assignment=False)
     s.add_argument("build_args", nargs=argparse.REMAINDER,
-                   help="options passed to data/build.py")
+                   help="options passed to the data builder (after --)")
     s.set_defaults(func=cmd_data)
 
     s = sub.add_parser("bundle", help="the zip students download from the LMS: released "
@@ -340,8 +339,15 @@ def build_parser() -> argparse.ArgumentParser:
     lms.configure_parser(s)
     s.set_defaults(func=lms.run)
 
+    from . import lti
+
+    s = sub.add_parser("lti", help="LTI 1.3 tool of one LMS context: roster (NRPS) in, "
+                       "scores (AGS) out; keys and registration (needs rnn-course[lti])")
+    lti.configure_parser(s)
+    s.set_defaults(func=lti.run)
+
     s = sub.add_parser("demo", help="the whole pipeline on the sample class shipped in "
-                       "tests/files/submissions: release, grade, feedback, export, summary")
+                       "graders/course/samples: release, grade, feedback, export, summary")
     _course_options(s, assignment=False)
     s.add_argument("--workers", type=int, default=None, help=help_of("workers"))
     s.set_defaults(func=cmd_demo)
@@ -357,9 +363,12 @@ def main(argv: list[str] | None = None) -> int:
         args.build_args = args.build_args[1:]
     try:
         return args.func(args)
-    except (CourseError, verbs.VerbError) as exc:
+    except CourseError as exc:  # the instructor's move (VerbError, LmsError, BuildError...)
         print(f"rnn-course {args.verb}: {exc}", file=sys.stderr)
         return 2
+    except MachineryError as exc:  # the sandbox or a worker: nobody's work is at fault
+        print(f"rnn-course {args.verb}: the grading machinery failed: {exc}", file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130

@@ -1,5 +1,9 @@
 """The assignment as a Gradescope autograder: the zip to upload, and what runs in it.
 
+Two parts, headed as such below: part 1 runs on the instructor's machine and builds the zip;
+part 2 runs inside Gradescope's container and grades one submission. Both find their paths in
+:class:`Layout`.
+
 ``autograder_zip(course=..., assignment=..., to=...)`` writes the zip Gradescope asks for
 (``gradescope/autograder_samples``, ``docs/specs.md``). At its root:
 
@@ -13,6 +17,10 @@
   (:func:`graders.grading.runner.grade_notebook`) and writes ``/autograder/results/results.json``;
 * ``requirements.txt``, ``rnn_course-<version>-py3-none-any.whl`` and ``data/`` (the released
   data files the notebooks load).
+
+The two scripts are template files, ``templates/gradescope/setup.sh.j2`` and
+``run_autograder.j2`` (:mod:`graders.course.templating`), filled in with the names and paths
+of this module by :func:`setup_sh` and :func:`run_autograder_sh`.
 
 The paths are in one place, :class:`Layout`, with ``/autograder`` replaceable by the variable
 ``RNN_COURSE_AUTOGRADER_ROOT`` (and the interpreter by ``RNN_COURSE_AUTOGRADER_PYTHON``) so
@@ -42,7 +50,7 @@ bring a forged verdict along.
 
 Settings in Gradescope
 ----------------------
-Measured here: ``run_autograder`` on the reference solution (``tests/files/submissions/
+Measured here: ``run_autograder`` on the reference solution (``graders/course/samples/
 alice_right``), in the plain kernel as on Gradescope, pinned to one CPU (``taskset -c 0``)
 under ``/usr/bin/time -v``: 29.5 s of CPU time (27.3 user, 2.2 system), 9/9 points; peak
 resident memory 0.65 GiB in the largest process (the TensorFlow kernel) and 0.77 GiB for the
@@ -63,24 +71,115 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
+import shutil
 import sys
 import tempfile
 import time
 import traceback
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from pathlib import Path, PurePath
 
+from ..grading import sandbox as _sandbox
 from ..grading import unprivileged
+from ..grading.sandbox import SandboxStatus  # noqa: F401 - results_json's argument
 from ..grading.names import released_name as _released_name
-from ..instructions import NOTEBOOKS, for_notebook
-from ..kernel.hints import HINTS
+from ..instructions import NOTEBOOKS
 from ..kernel.result import CheckResult
 from . import bundle as _bundle
+from .templating import templates
+
+if TYPE_CHECKING:
+    from ..grading.runner import NotebookGrade
+
+# ==============================================================================================
+# Both parts: where Gradescope puts things
+# ==============================================================================================
 
 DEFAULT_ROOT = "/autograder"
 ENV_ROOT = "RNN_COURSE_AUTOGRADER_ROOT"
 ENV_PYTHON = "RNN_COURSE_AUTOGRADER_PYTHON"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where Gradescope puts things (``docs/specs.md``), all under one root."""
+
+    root: Path
+
+    @classmethod
+    def from_env(cls, environ: dict | None = None) -> "Layout":
+        environ = os.environ if environ is None else environ
+        return cls(Path(environ.get(ENV_ROOT) or DEFAULT_ROOT))
+
+    @property
+    def source(self) -> Path:
+        """The autograder zip, unpacked."""
+        return self.root / "source"
+
+    @property
+    def data(self) -> Path:
+        """The released data files, copied beside each notebook before it runs."""
+        return self.source / "data"
+
+    @property
+    def submission(self) -> Path:
+        """The student's files, as uploaded."""
+        return self.root / "submission"
+
+    @property
+    def results(self) -> Path:
+        return self.root / "results" / "results.json"
+
+    @property
+    def venv(self) -> Path:
+        """The virtualenv setup.sh builds."""
+        return self.root / "venv"
+
+
+# ==============================================================================================
+# Part 1. On the instructor's machine: the autograder zip (its scripts: templates/gradescope/)
+# ==============================================================================================
+
+def _script(name: str, **values) -> str:
+    """The shell script ``templates/gradescope/<name>``, rendered with ``values``."""
+    return templates("gradescope", autoescape=False).get_template(name).render(**values)
+
+
+def setup_sh() -> str:
+    """The image's set-up script (Gradescope runs it once, as root, in ``/autograder/source``)."""
+    layout = Layout(Path(DEFAULT_ROOT))
+    return _script("setup.sh.j2", user=unprivileged.KERNEL_USER, venv=layout.venv,
+                   source=layout.source)
+
+
+def run_autograder_sh() -> str:
+    """The script Gradescope runs for every submission (working directory ``/autograder``)."""
+    return _script("run_autograder.j2", env_root=ENV_ROOT, env_python=ENV_PYTHON,
+                   default_root=DEFAULT_ROOT)
+
+
+def autograder_zip(*, course: str | Path, assignment: str, to: str | Path) -> Path:
+    """Write Gradescope's autograder zip for ``assignment`` of ``course`` to ``to``; return it.
+
+    The data files come from the course's ``release/<assignment>/`` (what students got). The
+    same files give the same bytes.
+    """
+    released = _bundle.released_files(course, assignment)
+    wheel_name, wheel = _bundle.package_wheel()
+    entries = {f"data/{name}": data for name, data in released.items()
+               if not name.endswith(".ipynb") and "/" not in name}
+    entries["setup.sh"] = setup_sh().encode()
+    entries["run_autograder"] = run_autograder_sh().encode()
+    entries[wheel_name] = wheel
+    entries["requirements.txt"] = _bundle.requirements_txt(wheel=f"./{wheel_name}").encode()
+    return _bundle.write_zip(entries, to, executable={"setup.sh", "run_autograder"})
+
+
+# ==============================================================================================
+# Part 2. In Gradescope's container: grading one submission
+# ==============================================================================================
+
 ENV_SANDBOX = "RNN_COURSE_AUTOGRADER_SANDBOX"  # auto (default) | on | off
 #: Seconds one cell may run (nbclient's per-cell timeout; nbgrader's course config allows 600 s,
 #: Gradescope's overall timeout must cover two of these, see the module docstring).
@@ -123,110 +222,6 @@ SANDBOXED = (
     "How your notebooks ran: in the bubblewrap sandbox (no network, only their own folder "
     "writable, {memory} of memory); each cell may run {timeout} s."
 )
-
-
-# ----------------------------------------------------------------------------- layout
-@dataclass(frozen=True)
-class Layout:
-    """Where Gradescope puts things (``docs/specs.md``), all under one root."""
-
-    root: Path
-
-    @classmethod
-    def from_env(cls, environ: dict | None = None) -> "Layout":
-        environ = os.environ if environ is None else environ
-        return cls(Path(environ.get(ENV_ROOT) or DEFAULT_ROOT))
-
-    @property
-    def source(self) -> Path:
-        """The autograder zip, unpacked."""
-        return self.root / "source"
-
-    @property
-    def data(self) -> Path:
-        """The released data files, copied beside each notebook before it runs."""
-        return self.source / "data"
-
-    @property
-    def submission(self) -> Path:
-        """The student's files, as uploaded."""
-        return self.root / "submission"
-
-    @property
-    def results(self) -> Path:
-        return self.root / "results" / "results.json"
-
-    @property
-    def venv(self) -> Path:
-        """The virtualenv setup.sh builds."""
-        return self.root / "venv"
-
-
-# ----------------------------------------------------------------------------- the zip
-def setup_sh() -> str:
-    """The image's set-up script (Gradescope runs it once, as root, in ``/autograder/source``)."""
-    venv = Layout(Path(DEFAULT_ROOT)).venv
-    source = Layout(Path(DEFAULT_ROOT)).source
-    user = unprivileged.KERNEL_USER
-    return f"""\
-#!/usr/bin/env bash
-# Gradescope runs this once, as root, to build the autograder image (Ubuntu 22.04 or 24.04).
-set -euxo pipefail
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-# bubblewrap + util-linux (prlimit): the sandbox, used when the container allows it.
-apt-get install -y -qq --no-install-recommends ca-certificates python3 python3-venv bubblewrap util-linux
-# Where it does not, the kernel runs as this user, which owns nothing of the autograder's.
-id -u {user} >/dev/null 2>&1 || useradd --system --user-group --no-create-home \\
-    --home-dir /nonexistent --shell /usr/sbin/nologin {user}
-PYTHON=python3
-if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
-    # Ubuntu 22.04's python3 is 3.10; the package needs 3.11 or later.
-    apt-get install -y -qq --no-install-recommends python3.11 python3.11-venv
-    PYTHON=python3.11
-fi
-"$PYTHON" -m venv {venv}
-cd {source}
-# Every version pinned (the course's lock file), this package from the wheel beside it.
-{venv}/bin/python -m pip install --no-cache-dir --disable-pip-version-check -r requirements.txt
-{venv}/bin/python -m graders.grading.sandbox install
-# Fail the build, not the first student, if the image is broken.
-{venv}/bin/python -c "import tensorflow, keras, graders.course.gradescope"
-chmod 755 {source}/run_autograder
-"""
-
-
-def run_autograder_sh() -> str:
-    """The script Gradescope runs for every submission (working directory ``/autograder``)."""
-    return f"""\
-#!/usr/bin/env bash
-# Gradescope runs this for every submission. It grades the notebooks in submission/ and
-# writes results/results.json (graders/course/gradescope.py). {ENV_ROOT} and
-# {ENV_PYTHON} move it elsewhere (tests).
-set -uo pipefail
-ROOT="${{{ENV_ROOT}:-{DEFAULT_ROOT}}}"
-PYTHON="${{{ENV_PYTHON}:-$ROOT/venv/bin/python}}"
-export TF_CPP_MIN_LOG_LEVEL=3
-# -I: nothing in the working directory or the environment can shadow the package.
-exec "$PYTHON" -I -m graders.course.gradescope run
-"""
-
-
-def autograder_zip(*, course: str | Path, assignment: str, to: str | Path) -> Path:
-    """Write Gradescope's autograder zip for ``assignment`` of ``course`` to ``to``; return it.
-
-    The data files come from the course's ``release/<assignment>/`` (what students got). The
-    same files give the same bytes.
-    """
-    released = _bundle.released_files(course, assignment)
-    wheel_name, wheel = _bundle.package_wheel()
-    entries = {f"data/{name}": data for name, data in released.items()
-               if not name.endswith(".ipynb") and "/" not in name}
-    entries["setup.sh"] = setup_sh().encode()
-    entries["run_autograder"] = run_autograder_sh().encode()
-    entries[wheel_name] = wheel
-    entries["requirements.txt"] = _bundle.requirements_txt(wheel=f"./{wheel_name}").encode()
-    return _bundle.write_zip(entries, to, executable={"setup.sh", "run_autograder"})
 
 
 # ----------------------------------------------------------------------------- submission
@@ -285,46 +280,11 @@ def find_notebooks(submission: Path) -> Found:
 
 
 # ----------------------------------------------------------------------------- sandbox
-@dataclass(frozen=True)
-class SandboxStatus:
-    works: bool
-    #: Why not, or how it was decided.
-    reason: str
-
-
 def probe_sandbox(environ: dict | None = None) -> SandboxStatus:
-    """Whether the bubblewrap kernel can run here: the tools, the kernel spec, and a trivial
-    process actually started in the sandbox (user namespaces, mounts, prlimit)."""
-    from ..grading import sandbox
-
-    environ = os.environ if environ is None else environ
-    forced = (environ.get(ENV_SANDBOX) or "auto").strip().lower()
-    if forced == "off":
-        return SandboxStatus(False, f"{ENV_SANDBOX}=off")
-    try:
-        sandbox._require_tools()
-        from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
-        try:
-            KernelSpecManager().get_kernel_spec(sandbox.KERNEL_NAME)
-        except NoSuchKernel:
-            raise sandbox.SandboxError(f"the kernel spec {sandbox.KERNEL_NAME} is not installed")
-        with tempfile.TemporaryDirectory(prefix="rnn-course-probe-") as tmp:
-            folder = Path(tmp) / "notebook"
-            folder.mkdir()
-            connection = Path(tmp) / "connection.json"
-            connection.write_text(json.dumps({"transport": "ipc", "ip": sandbox.ipc_ip()}))
-            argv = sandbox.kernel_command(str(connection), str(folder),
-                                          inner=[sys.executable, "-c", "print('sandbox-ok')"])
-            done = subprocess.run(argv, cwd=folder, capture_output=True, text=True, timeout=60)
-        if done.returncode != 0 or "sandbox-ok" not in done.stdout:
-            last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
-            raise sandbox.SandboxError(last)
-    except (sandbox.SandboxError, OSError, subprocess.SubprocessError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if forced == "on":
-            raise RuntimeError(f"{ENV_SANDBOX}=on but the sandbox does not work: {reason}")
-        return SandboxStatus(False, reason)
-    return SandboxStatus(True, "bubblewrap works in this container")
+    """Whether the bubblewrap kernel can run in this container: the tools, the kernel spec,
+    and a trivial process actually started in the sandbox (:func:`graders.grading.sandbox.probe`;
+    ``RNN_COURSE_AUTOGRADER_SANDBOX`` forces the answer)."""
+    return _sandbox.probe(environ, switch=ENV_SANDBOX, kernel_spec=True)
 
 
 @dataclass(frozen=True)
@@ -350,45 +310,12 @@ def choose_kernel(sandbox: SandboxStatus) -> KernelChoice:
 
 
 # ----------------------------------------------------------------------------- grading
-@dataclass
-class NotebookOutcome:
-    """What became of one released notebook in this submission."""
-
-    notebook: str
-    #: The verdict of every instruction of the notebook (all failed when it was not graded).
-    results: list[CheckResult]
-    #: Why it was not graded (missing, unreadable), or None when it was.
-    not_graded: str | None = None
-    #: Points lost for reasons other than an instruction, and cells that stopped with an error.
-    problems: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-
-def _all_failed(notebook: str, why: str) -> NotebookOutcome:
-    return NotebookOutcome(notebook, [CheckResult(i.id, i.title, 0.0, i.points, False, why)
-                                      for i in for_notebook(notebook)], not_graded=why)
-
-
-def _without_outputs(source: Path, target: Path) -> None:
-    """Copy a submitted notebook with every output cleared: only this run's verdicts count."""
-    import nbformat
-
-    from ..grading.runner import read_notebook
-
-    nb = read_notebook(source)
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs = []
-            cell.execution_count = None
-    nbformat.write(nb, str(target))
-
-
 def grade_submission(layout: Layout, *, sandboxed: bool, timeout: int = CELL_TIMEOUT,
-                     user: str | None = None) -> tuple[list[NotebookOutcome], list[str]]:
+                     user: str | None = None) -> tuple[list[NotebookGrade], list[str]]:
     """Grade every released notebook found in ``layout.submission`` (without the sandbox, as
     ``user`` if given); return the outcomes (in the released order) and notes on the submitted
     files."""
-    from ..grading.runner import NotGradable, grade_notebook
+    from ..grading.runner import NotebookGrade, NotGradable, grade_notebook
 
     found = find_notebooks(layout.submission) if layout.submission.is_dir() else Found()
     received = sorted(p.relative_to(layout.submission).as_posix()
@@ -398,7 +325,7 @@ def grade_submission(layout: Layout, *, sandboxed: bool, timeout: int = CELL_TIM
     for name in NOTEBOOKS:
         path = found.chosen.get(name)
         if path is None:
-            outcomes.append(_all_failed(name, (
+            outcomes.append(NotebookGrade.nothing_graded(name, (
                 f"No `{name}.ipynb` in your submission (received: "
                 f"{', '.join(f'`{r}`' for r in received) or 'no files'}). Upload it with its "
                 f"name unchanged.")))
@@ -406,29 +333,29 @@ def grade_submission(layout: Layout, *, sandboxed: bool, timeout: int = CELL_TIM
         try:
             with tempfile.TemporaryDirectory(prefix="rnn-course-gradescope-") as tmp:
                 copy = Path(tmp) / f"{name}.ipynb"
-                _without_outputs(path, copy)
+                shutil.copyfile(path, copy)  # its outputs are cleared before it runs
                 grade = grade_notebook(copy, files_from=layout.data, timeout=timeout,
                                        sandboxed=sandboxed, user=user)
         except NotGradable as exc:
-            outcomes.append(_all_failed(name, str(exc)))
+            outcomes.append(NotebookGrade.nothing_graded(name, str(exc)))
             continue
         except Exception as exc:  # the autograder's failure, never the student's
             traceback.print_exc()
-            outcomes.append(_all_failed(name, (
+            outcomes.append(NotebookGrade.nothing_graded(name, (
                 f"The autograder failed on this notebook ({type(exc).__name__}: {exc}). This is "
                 f"not a mistake of yours: tell your instructor.")))
             continue
-        outcomes.append(NotebookOutcome(name, grade.results, None, grade.problems, grade.errors))
+        outcomes.append(grade)
     return outcomes, found.notes
 
 
 def student_output(result: CheckResult) -> str:
     """The student's message of one instruction, with its hint."""
-    hint = HINTS.get(result.hint) if result.hint else None
+    hint = result.hint_text
     return result.message + (f"\n\nHint: {hint}" if hint else "")
 
 
-def results_json(outcomes: list[NotebookOutcome], *, sandbox: SandboxStatus,
+def results_json(outcomes: list[NotebookGrade], *, sandbox: SandboxStatus,
                  execution_time: float, notes: list[str] = (), timeout: int = CELL_TIMEOUT,
                  kernel: KernelChoice | None = None) -> dict:
     """Gradescope's ``results.json`` (``docs/specs.md``): one test per instruction. ``kernel``

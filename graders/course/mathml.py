@@ -23,16 +23,15 @@ import copy
 import html
 import re
 
-from jinja2 import DictLoader, pass_context
+from jinja2 import PackageLoader, pass_context
 from latex2mathml.converter import convert
 from nbconvert.exporters import HTMLExporter
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from traitlets import default
 
-#: Replaces nbconvert's ``mathjax.html.j2``: the same macro, which loads nothing.
-NO_MATHJAX = ("{%- macro mathjax(url=None) -%}"
-              "<!-- math rendered as MathML when this page was built: no MathJax -->"
-              "{%- endmacro %}")
+#: nbconvert's ``mathjax.html.j2`` replaced (``templates/nbconvert/``): the same macro, which
+#: loads nothing.
+NO_MATHJAX_TEMPLATES = ("graders.course", "templates/nbconvert")
 
 #: A formula held by :class:`MathMLRenderer` until the markdown is rendered (its TeX inside).
 PLACEHOLDER_CLASS = "rnn-course-formula"
@@ -98,7 +97,7 @@ class FeedbackExporter(HTMLExporter):
 
     @default("extra_loaders")
     def _no_mathjax(self):
-        return [DictLoader({"mathjax.html.j2": NO_MATHJAX})]
+        return [PackageLoader(*NO_MATHJAX_TEMPLATES)]
 
     @pass_context
     def markdown2html(self, context, source):

@@ -34,9 +34,7 @@ own repository (GitHub Classroom), any of this is under the student's control.
 """
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -92,21 +90,15 @@ def pytest_configure(config: pytest.Config) -> None:
 def _require_sandbox() -> None:
     """A sandbox that cannot start is the installation's fault: say so before grading anyone
     (grading would otherwise fail every instruction as if the student's code had)."""
-    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+    from ..grading import sandbox
 
-    from ..grading.sandbox import KERNEL_NAME
-
-    if not (shutil.which("bwrap") and shutil.which("prlimit")):
+    status = sandbox.probe(kernel_spec=True)
+    if not status.works:
         raise pytest.UsageError(
-            "the grading sandbox needs bubblewrap (bwrap) and prlimit, which are not installed "
-            "here: install them (apt-get install bubblewrap), or pass --rnn-no-sandbox to run "
-            "the notebooks in a plain local kernel (a student's own notebooks only).")
-    try:
-        KernelSpecManager().get_kernel_spec(KERNEL_NAME)
-    except NoSuchKernel:
-        raise pytest.UsageError(
-            f"the sandboxed kernel {KERNEL_NAME!r} is not installed: run `python -m "
-            f"graders.sandbox install` (make install does it), or pass --rnn-no-sandbox.") from None
+            f"the grading sandbox cannot run here ({status.reason}): install bubblewrap and "
+            f"the kernel spec (apt-get install bubblewrap; python -m graders.sandbox install), "
+            f"or pass --rnn-no-sandbox to run the notebooks in a plain local kernel (a "
+            f"student's own notebooks only).")
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
@@ -215,8 +207,6 @@ class InstructionItem(_StudentItem):
         self._grade = self.parent.grade()
 
     def runtest(self) -> None:
-        from ..kernel.hints import HINTS
-
         grade = self._grade
         if isinstance(grade, Exception):  # NotGradable: no instruction can be graded
             self.user_properties.append(("points", _points(0)))
@@ -224,7 +214,7 @@ class InstructionItem(_StudentItem):
         result = grade.by_instruction()[self.instruction.id]
         self.user_properties.append(("points", _points(result.points)))
         if not result.passed:
-            hint = HINTS.get(result.hint) if result.hint else None
+            hint = result.hint_text
             self._fail(result.message + (f"\nHint: {hint}" if hint else ""))
         self.add_report_section("call", "verdict", result.message)
 

@@ -15,9 +15,11 @@ output of every test cell. Without nbgrader's page, a standalone page with the s
 written. Inserting is idempotent: running the reports again replaces the section.
 
 One list of :class:`Row` per notebook is built (:func:`build_report`) and rendered once
-(:func:`render_section`). Points come from the gradebook when it has them (so the summary
-agrees with nbgrader's page and the exported grades, manual changes included), otherwise from
-the verdict the hidden test cell published (:data:`graders.kernel.result.RESULT_MIMETYPE`).
+(:func:`render_section`, from the template files in ``templates/report/``: the section, the
+standalone page and the CSS; :mod:`graders.course.templating`). Points come from the gradebook
+when it has them (so the summary agrees with nbgrader's page and the exported grades, manual
+changes included), otherwise from the verdict the hidden test cell published
+(:data:`graders.kernel.result.RESULT_MIMETYPE`).
 
 Usage (in the course folder, after ``nbgrader generate_feedback``)::
 
@@ -42,12 +44,12 @@ from pathlib import Path
 
 from markupsafe import Markup, escape
 
-from ..kernel.hints import HINTS
 from ..grading import coursedir as cdir
 from ..grading.gradable import grade_id
 from ..grading.gradebook import cell_key, exists, read_scores
 from ..grading.records import write_atomically
 from .mathml import to_mathml
+from .templating import templates
 from ..instructions import ASSIGNMENT, INSTRUCTIONS, NOTEBOOKS, Instruction, for_notebook
 
 log = logging.getLogger(__name__)
@@ -238,7 +240,7 @@ def _expected_plot(config, assignment: str, student_dir: Path,
 
 
 def _row(result, instruction: Instruction, score: float | None) -> Row:
-    hint = HINTS.get(result.hint) if result.hint else None
+    hint = result.hint_text
     if result.hint and hint is None:
         log.warning("unknown hint id %r in the verdict on %s", result.hint, instruction.id)
     points, passed, note = float(result.points), bool(result.passed), None
@@ -268,12 +270,12 @@ def notes_about(notebook: str, problems: list[str]) -> list[str]:
             f"released name)") or f"another copy of {name}" in p]
 
 
-def _record_problems(course: Path, assignment: str) -> dict[str, list[str]]:
+def _record_problems(course: Path, assignment: str, config) -> dict[str, list[str]]:
     """Each student's grading record's problems (``grade``'s records), by student."""
     from ..grading.records import Store
 
     try:
-        return {r.student: list(r.problems or []) for r in Store(course, assignment).all()}
+        return {r.student: list(r.problems or []) for r in Store.of(course, assignment, config).all()}
     except OSError:
         return {}
 
@@ -362,184 +364,27 @@ def _humanize(name: str) -> str:
     return name.replace("_", " ").strip().capitalize()
 
 
-_CSS = """
-.rr{--ok:#1e7b34;--ok-bg:#e7f4ea;--bad:#b42318;--bad-bg:#fdecea;--mid:#9a6700;--mid-bg:#fff4d6;
-  --ink:#1f2328;--muted:#57606a;--line:#d0d7de;--hint:#0b5cad;--hint-bg:#eef5fc;
-  box-sizing:border-box;max-width:1140px;margin:0 auto 28px;padding:24px 28px 20px;
-  font-family:-apple-system,"Segoe UI","Helvetica Neue",Helvetica,Arial,"DejaVu Sans",sans-serif;
-  font-size:15px;line-height:1.5;color:var(--ink);background:#fff;border:1px solid var(--line);
-  border-radius:8px;-webkit-print-color-adjust:exact;print-color-adjust:exact}
-.rr *,.rr *:before,.rr *:after{box-sizing:inherit}
-.rr-head{display:flex;flex-wrap:wrap;align-items:flex-start;justify-content:space-between;gap:16px;
-  padding-bottom:16px;border-bottom:1px solid var(--line)}
-.rr-kicker{margin:0;font-size:13px;letter-spacing:.04em;text-transform:uppercase;color:var(--muted)}
-.rr h1.rr-h1{margin:4px 0 2px;font-size:26px;line-height:1.25;font-weight:700;color:var(--ink)}
-.rr-file{margin:0;color:var(--muted);font-size:14px}
-.rr-total{min-width:190px;padding:10px 16px;border-radius:8px;text-align:right;border:1px solid}
-.rr-total .rr-score{display:block;font-size:30px;font-weight:700;line-height:1.1}
-.rr-total .rr-of{font-size:16px;font-weight:600}
-.rr-total .rr-count{display:block;font-size:13px;margin-top:2px}
-.rr-total.rr-full{color:var(--ok);background:var(--ok-bg);border-color:#a7d7b2}
-.rr-total.rr-part{color:var(--mid);background:var(--mid-bg);border-color:#f0d58a}
-.rr-total.rr-none{color:var(--bad);background:var(--bad-bg);border-color:#f3b5ae}
-.rr h2.rr-h2{margin:22px 0 10px;font-size:18px;font-weight:700;color:var(--ink)}
-.rr table.rr-table{width:100%;border-collapse:collapse;margin:0;font-size:15px}
-.rr-table th{padding:6px 10px;text-align:left;font-size:12px;letter-spacing:.04em;
-  text-transform:uppercase;color:var(--muted);border-bottom:2px solid var(--line)}
-.rr-table td{padding:12px 10px;vertical-align:top;border-bottom:1px solid var(--line)}
-.rr-table th.rr-pts,.rr-table td.rr-pts{text-align:right;white-space:nowrap;width:90px}
-.rr-table td.rr-pts{font-weight:700;font-size:16px}
-.rr-table th.rr-res,.rr-table td.rr-res{width:112px;white-space:nowrap}
-.rr-mark{display:inline-block;padding:2px 10px 2px 8px;border-radius:999px;font-weight:700;
-  font-size:14px;border:1px solid}
-.rr-pass .rr-mark{color:var(--ok);background:var(--ok-bg);border-color:#a7d7b2}
-.rr-fail .rr-mark{color:var(--bad);background:var(--bad-bg);border-color:#f3b5ae}
-.rr-fail td.rr-pts{color:var(--bad)}
-.rr-pass td.rr-pts{color:var(--ok)}
-.rr-title{font-weight:700;margin-bottom:3px}
-.rr-msg{margin:0;overflow-wrap:anywhere}
-.rr-pass .rr-msg{color:var(--muted)}
-.rr-hint{margin:8px 0 0;padding:8px 12px;background:var(--hint-bg);border-left:4px solid var(--hint);
-  border-radius:0 6px 6px 0;overflow-wrap:anywhere}
-.rr-hint b{color:var(--hint)}
-.rr-note{margin:6px 0 0;font-size:13px;color:var(--muted);font-style:italic}
-.rr code{font-family:"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:.88em;padding:0 3px;
-  background:#f1f3f5;border:1px solid #e1e4e8;border-radius:4px;color:#24292f;white-space:pre-wrap}
-.rr-hint math{white-space:nowrap}
-.rr-alert{margin:16px 0 0;padding:10px 14px;border-radius:6px;border:1px solid #f0d58a;
-  background:var(--mid-bg);color:#5c3d00}
-.rr-alert.rr-error{border-color:#f3b5ae;background:var(--bad-bg);color:#7a1610}
-.rr-alert ul{margin:4px 0 0;padding-left:20px}
-.rr-plots{display:flex;flex-wrap:wrap;gap:20px;margin:0}
-.rr-fig{display:flex;flex-direction:column;flex:1 1 360px;margin:0;padding:10px;border:1px solid var(--line);border-radius:8px;
-  background:#fff;break-inside:avoid;page-break-inside:avoid}
-.rr-fig img{display:block;width:100%;height:auto;max-width:100%}
-.rr-fig figcaption{margin-top:8px;font-size:14px;color:var(--muted);text-align:center}
-.rr-fig figcaption b{color:var(--ink)}
-.rr-noplot{flex:1 1 auto;display:flex;align-items:center;justify-content:center;min-height:220px;padding:16px;
-  text-align:center;color:var(--muted);background:#f6f8fa;border:2px dashed var(--line);border-radius:6px}
-.rr-foot{margin:18px 0 0;font-size:13px;color:var(--muted)}
-@media print{
-  .rr{max-width:none;margin:0 0 12px;border:none;padding:0;font-size:12pt}
-  .rr-table tr{break-inside:avoid;page-break-inside:avoid}
-  .rr-plots{flex-wrap:nowrap}
-  .rr-fig{flex:1 1 0}
-  .rr .rr-pass .rr-mark,.rr .rr-pass td.rr-pts,.rr .rr-total.rr-full{color:#1e7b34!important}
-  .rr .rr-fail .rr-mark,.rr .rr-fail td.rr-pts,.rr .rr-total.rr-none{color:#b42318!important}
-  .rr .rr-total.rr-part{color:#9a6700!important}
-  .rr .rr-pass .rr-mark,.rr .rr-total.rr-full{background:#e7f4ea!important}
-  .rr .rr-fail .rr-mark,.rr .rr-total.rr-none{background:#fdecea!important}
-  .rr .rr-total.rr-part{background:#fff4d6!important}
-  .rr .rr-hint{background:#eef5fc!important}
-  .rr .rr-total *{color:inherit!important}
-}
-"""
-
-_SECTION = """\
-<section class="rr" id="rnn-course-report" aria-label="Grading summary">
-<style>{{ css }}</style>
-<div class="rr-head">
-  <div>
-    <p class="rr-kicker">{{ course_title }} &middot; Feedback</p>
-    <h1 class="rr-h1">{{ title }}</h1>
-    <p class="rr-file"><code>{{ r.notebook }}.ipynb</code> &middot; student <b>{{ r.student }}</b></p>
-  </div>
-  <div class="rr-total {{ total_class }}" data-points="{{ fmt(r.points) }}" data-max-points="{{ fmt(r.max_points) }}">
-    <span class="rr-score">{{ fmt(r.points) }} <span class="rr-of">/ {{ fmt(r.max_points) }} points</span></span>
-    <span class="rr-count">{{ r.passed }} of {{ r.rows|length }} instructions passed</span>
-  </div>
-</div>
-{% for note in r.notes %}
-<div class="rr-alert rr-error" role="note">{{ note }}</div>
-{% endfor %}
-{% if r.unreadable %}
-<div class="rr-alert rr-error" role="alert"><b>Your graded notebook could not be read:</b> {{ r.unreadable }}. Ask your instructor to look at it.</div>
-{% endif %}
-<h2 class="rr-h2">Points per instruction</h2>
-<table class="rr-table">
-<thead><tr><th class="rr-res">Result</th><th>Instruction and feedback</th><th class="rr-pts">Points</th></tr></thead>
-<tbody>
-{% for row in r.rows %}
-<tr class="rr-row {{ 'rr-pass' if row.passed else 'rr-fail' }}" data-instruction="{{ row.instruction }}" data-points="{{ fmt(row.points) }}" data-max-points="{{ fmt(row.max_points) }}" data-passed="{{ 'true' if row.passed else 'false' }}">
-  <td class="rr-res"><span class="rr-mark">{{ '\u2714 Passed' if row.passed else '\u2718 Lost' }}</span></td>
-  <td>
-    <div class="rr-title">{{ row.title }}</div>
-    <p class="rr-msg">{{ inline(row.message) }}</p>
-    {% if row.hint %}<p class="rr-hint"><b>Hint:</b> {{ inline(row.hint, rich=True) }}</p>{% endif %}
-    {% if row.note %}<p class="rr-note">{{ row.note }}</p>{% endif %}
-  </td>
-  <td class="rr-pts">{{ fmt(row.points) }} / {{ fmt(row.max_points) }}</td>
-</tr>
-{% endfor %}
-</tbody>
-</table>
-{% if r.has_plot_section %}
-<h2 class="rr-h2">Your plot and the expected plot</h2>
-<div class="rr-plots">
-  {% if r.student_plots %}{% for p in r.student_plots %}
-  <figure class="rr-fig rr-student-plot">
-    <img alt="The plot your solution cell showed" width="{{ p.width }}" height="{{ p.height }}" src="data:image/png;base64,{{ p.png_base64 }}">
-    <figcaption><b>Your plot</b>{% if r.student_plots|length > 1 %} ({{ loop.index }} of {{ r.student_plots|length }}){% endif %}, as your solution cell showed it</figcaption>
-  </figure>
-  {% endfor %}{% else %}
-  <figure class="rr-fig rr-student-plot">
-    <div class="rr-noplot">{% if r.unreadable %}Your plot cannot be shown: your graded notebook could not be read.{% else %}Your solution cell showed no plot.{% endif %}</div>
-    <figcaption><b>Your plot</b>: none</figcaption>
-  </figure>
-  {% endif %}
-  <figure class="rr-fig rr-expected-plot">
-    {% if r.expected_plot %}
-    <img alt="The expected plot: training and validation accuracy with a legend" width="{{ r.expected_plot.width }}" height="{{ r.expected_plot.height }}" src="data:image/png;base64,{{ r.expected_plot.png_base64 }}">
-    {% else %}<div class="rr-noplot">{{ r.expected_plot_problem }}</div>{% endif %}
-    <figcaption><b>Expected</b>: training and validation accuracy of the pretraining, with a legend</figcaption>
-  </figure>
-</div>
-{% endif %}
-<p class="rr-foot">{{ footer }}</p>
-</section>"""
-
-_PAGE = """\
-<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="generator" content="{{ generator }}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{ title }}: feedback for {{ student }}</title>
-<style>html{background:#f6f8fa}body{margin:0;padding:24px 12px}@media print{html{background:#fff}body{padding:0}}</style>
-</head>
-<body>
-{{ section }}
-</body>
-</html>
-"""
-
 FOOTER_WITH_PAGE = ("Below: your notebook as the autograder ran it, with the output of every "
                     "autograder cell.")
 FOOTER_ALONE = ("nbgrader's page of your notebook was not generated, so this page shows the "
                 "summary only.")
 
 
-@functools.lru_cache(maxsize=1)
-def _env():
-    from jinja2 import Environment, StrictUndefined
-
-    env = Environment(autoescape=True, undefined=StrictUndefined, trim_blocks=True,
-                      lstrip_blocks=True)
-    return env.from_string(_SECTION), env.from_string(_PAGE)
+def _template(name: str):
+    """A template of ``templates/report/`` (the section, the page; the section includes the CSS)."""
+    return templates("report", autoescape=True).get_template(name)
 
 
 def render_section(report: NotebookReport, *, standalone: bool = False) -> str:
     """The summary section (between :data:`BEGIN` and :data:`END`) of one report."""
-    section, _ = _env()
     if report.points >= report.max_points and report.max_points > 0:
         total_class = "rr-full"
     elif report.points > 0:
         total_class = "rr-part"
     else:
         total_class = "rr-none"
-    body = section.render(
-        r=report, css=Markup(_CSS), fmt=_fmt, inline=_inline, total_class=total_class,
+    body = _template("section.html.j2").render(
+        r=report, fmt=_fmt, inline=_inline, total_class=total_class,
         course_title=COURSE_TITLES.get(report.assignment, report.assignment),
         title=_humanize(report.notebook),
         footer=FOOTER_ALONE if standalone else FOOTER_WITH_PAGE)
@@ -548,10 +393,9 @@ def render_section(report: NotebookReport, *, standalone: bool = False) -> str:
 
 def render_page(report: NotebookReport) -> str:
     """A standalone, self-contained page with the summary (when nbgrader's page is missing)."""
-    _, page = _env()
-    return page.render(generator=GENERATOR, title=_humanize(report.notebook),
-                       student=report.student,
-                       section=Markup(render_section(report, standalone=True)))
+    return _template("page.html.j2").render(
+        generator=GENERATOR, title=_humanize(report.notebook), student=report.student,
+        section=Markup(render_section(report, standalone=True)))
 
 
 _BODY = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
@@ -621,7 +465,7 @@ def write_reports(*, course: Path, assignment: str = ASSIGNMENT,
     if not students:
         log.warning("no student has an autograded or submitted %s in %s", assignment, course)
     written = []
-    problems = _record_problems(course, assignment)
+    problems = _record_problems(course, assignment, config)
     scores = _Scores(cdir.db_url(config), assignment)
     try:
         for sid in students:

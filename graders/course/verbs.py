@@ -8,22 +8,25 @@ folders. nbgrader's own apps do the work (``generate_assignment``, ``autograde``
 """
 from __future__ import annotations
 
+import importlib.resources
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import CourseError
 from ..grading import coursedir as cdir
 from ..grading.batch import GradeRun, check_released, grade_class
 from ..grading.records import Record, Store
 from ..grading.settings import BatchGrading
 from ..grading.tools import run_nbgrader
 
-#: The sample class shipped with the package (right, partly wrong, empty).
-SAMPLES = Path(__file__).resolve().parents[2] / "tests" / "files" / "submissions"
+#: The sample class shipped with the package (right, partly wrong, empty): package data of
+#: the instructor's installation, never in the students' wheel (one is a full solution).
+SAMPLES = Path(str(importlib.resources.files(__package__) / "samples"))
 
 
-class VerbError(Exception):
+class VerbError(CourseError):
     """A verb could not do its job; the message tells the instructor what to do."""
 
 
@@ -50,7 +53,7 @@ def _failed(result: subprocess.CompletedProcess, what: str, log: Path) -> VerbEr
 def release(*, course: str | Path, assignment: str) -> Path:
     """``source/<a>`` -> ``release/<a>`` (nbgrader generate_assignment); returns the folder."""
     course = cdir.find_course(course)
-    log = Store(course, assignment).root / "release.log"
+    log = Store.of(course, assignment).root / "release.log"
     result = run_nbgrader(course, "generate_assignment", assignment, "--force", log=log)
     if result.returncode:
         raise _failed(result, "nbgrader generate_assignment", log)
@@ -88,7 +91,7 @@ def records_with_gradebook(*, course: Path, assignment: str) -> list[Record]:
     from ..grading.gradebook import read_scores
 
     config = cdir.load_config(course)
-    store = Store(course, assignment, BatchGrading(config=config).output_dir)
+    store = Store.of(course, assignment, config)
     gradebook = read_scores(cdir.db_url(config), assignment)
     records = {r.student: r for r in store.all() if r.student in gradebook}
     for student, scores in gradebook.items():
@@ -115,8 +118,7 @@ def class_summary(*, course: str | Path, assignment: str,
     course = cdir.find_course(course)
     check_released(cdir.db_url(cdir.load_config(course)), assignment)
     records = [r.to_dict() for r in records_with_gradebook(course=course, assignment=assignment)]
-    store = Store(course, assignment,
-                  BatchGrading(config=cdir.load_config(course)).output_dir)
+    store = Store.of(course, assignment)
     summary = build_summary(records=records, assignment=assignment, labels=instruction_labels(),
                             wall_seconds=wall_seconds)
     paths = write_summary(summary=summary, records=records, directory=store.root)
@@ -128,7 +130,7 @@ def feedback(*, course: str | Path, assignment: str, student: str | None = None)
     from .report import write_reports
 
     course = cdir.find_course(course)
-    log = Store(course, assignment).root / "feedback.log"
+    log = Store.of(course, assignment).root / "feedback.log"
     args = ["generate_feedback", assignment, "--force"] + ([f"--student={student}"] if student else [])
     result = run_nbgrader(course, *args, log=log)
     if result.returncode:
@@ -140,7 +142,7 @@ def export(*, course: str | Path, to: str | Path) -> Path:
     """All grades as nbgrader's CSV (nbgrader export)."""
     course = cdir.find_course(course)
     to = Path(to).resolve()
-    log = course / "grading" / "export.log"
+    log = course / BatchGrading(config=cdir.load_config(course)).output_dir / "export.log"
     result = run_nbgrader(course, "export", f"--to={to}", log=log)
     if result.returncode:
         raise _failed(result, "nbgrader export", log)

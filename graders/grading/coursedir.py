@@ -15,11 +15,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import CourseError  # noqa: F401 - the instructor's move, raised here
+
 CONFIG_FILE = "nbgrader_config.py"
-
-
-class CourseError(Exception):
-    """The course folder cannot be used as asked; the message says what to do."""
 
 
 def find_course(start: str | Path | None = None) -> Path:

@@ -21,7 +21,6 @@ whose coordinator replays that pipeline) runs
 from __future__ import annotations
 
 import json
-import os
 from datetime import datetime, timezone
 from pathlib import Path
 

@@ -22,6 +22,7 @@ import os
 from jupyter_client.provisioning import LocalProvisioner
 
 from .settings import KernelLimits
+from ..errors import CourseError
 
 #: Why a kernel is refused under ``nbgrader autograde`` without the judge.
 NO_JUDGE = ("refusing to run a student's notebook: this nbgrader autograde's pipeline does not "
@@ -30,7 +31,7 @@ NO_JUDGE = ("refusing to run a student's notebook: this nbgrader autograde's pip
             "nbgrader_config.py (or grade with `rnn-course grade`, which checks it too).")
 
 
-class JudgeMissing(RuntimeError):
+class JudgeMissing(CourseError, RuntimeError):
     """``nbgrader autograde`` would grade without the judge."""
 
 

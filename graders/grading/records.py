@@ -72,12 +72,23 @@ class Store:
     """The records, logs and summary of one assignment in one course."""
 
     def __init__(self, course: Path, assignment: str, folder: str = "grading"):
+        """``folder``: the course's ``BatchGrading.output_dir`` (:meth:`of` reads it)."""
         self.course = Path(course)
         self.assignment = assignment
         self.root = self.course / folder / assignment
         self.records_dir = self.root / "records"
         self.logs_dir = self.root / "logs"
         self.staging_dir = self.root / "staging"
+
+    @classmethod
+    def of(cls, course: str | Path, assignment: str, config=None) -> "Store":
+        """The store of ``assignment`` where the course's configuration puts it
+        (``c.BatchGrading.output_dir``; ``config``: the course's, loaded when not given)."""
+        from . import coursedir as cdir
+        from .settings import BatchGrading
+
+        config = cdir.load_config(Path(course)) if config is None else config
+        return cls(course, assignment, BatchGrading(config=config).output_dir)
 
     def record_path(self, student: str) -> Path:
         return self.records_dir / f"{student}.json"

@@ -33,12 +33,13 @@ from traitlets import Unicode
 from traitlets.utils.importstring import import_item
 
 from .records import write_atomically
+from ..errors import MachineryError
 
 #: What a worker writes beside an executed notebook that could not be executed.
 FAILED_SUFFIX = ".failed.txt"
 
 
-class RemoteExecutionFailed(RuntimeError):
+class RemoteExecutionFailed(MachineryError, RuntimeError):
     """The worker could not execute this notebook; the message says why (for the summary)."""
 
 

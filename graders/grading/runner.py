@@ -27,19 +27,22 @@ import nbformat
 from . import gradable
 from .gradable import grade_id
 from ..instructions import ASSIGNMENT, NOTEBOOKS, Instruction, for_notebook
+from ..errors import StudentError
 from ..kernel.result import RESULT_MIMETYPE, CheckResult
 
-REPO = Path(__file__).resolve().parents[2]
-RELEASE_DIR = REPO / "release" / ASSIGNMENT
+#: The file whose presence marks a folder holding the assignment's data files.
+DATA_MARKER = "model_weights.h5"
 
 
-class NotGradable(Exception):
+class NotGradable(StudentError):
     """The file cannot be graded at all (not a notebook, unknown name...): the student's message."""
 
 
 @dataclass
 class NotebookGrade:
-    """The verdict on one notebook."""
+    """The verdict on one notebook: the one per-notebook result, printed by ``rnn-course
+    check``, turned into ``results.json`` by Gradescope's autograder and into test items by
+    the pytest plugin."""
 
     notebook: str
     results: list[CheckResult]
@@ -49,6 +52,14 @@ class NotebookGrade:
     errors: list[str] = field(default_factory=list)
     #: The executed notebook (outputs of every cell), for reports.
     executed: nbformat.NotebookNode | None = None
+    #: Why the notebook was not graded at all (missing, unreadable), or None when it was.
+    not_graded: str | None = None
+
+    @classmethod
+    def nothing_graded(cls, notebook: str, why: str) -> "NotebookGrade":
+        """``notebook`` could not be graded at all: every instruction failed with ``why``."""
+        return cls(notebook, [CheckResult.not_graded(i, why) for i in for_notebook(notebook)],
+                   not_graded=why)
 
     @property
     def points(self) -> float:
@@ -134,6 +145,26 @@ def _error_text(cell) -> str | None:
     return None
 
 
+def data_folder(path: Path, *, course: str | Path | None = None) -> Path:
+    """The folder of the data files the notebook at ``path`` needs: its own folder when it holds
+    them (a student's unzipped bundle), else the released copy of the assignment in ``course``
+    (default: the current folder, when it is a course folder)."""
+    if (path.parent / DATA_MARKER).is_file():
+        return path.parent
+    from . import coursedir as cdir
+
+    try:
+        folder = cdir.assignment_folder(cdir.load_config(cdir.find_course(course)), "release",
+                                        ASSIGNMENT)
+    except cdir.CourseError:
+        folder = None
+    if folder is not None and (folder / DATA_MARKER).is_file():
+        return folder
+    raise NotGradable(f"{path.name}'s folder has no {DATA_MARKER} (the assignment's data "
+                      f"files): check the notebook in the assignment's folder, beside its data "
+                      f"files, or run the check in the course folder after releasing it.")
+
+
 def assignment_files(source: Path) -> list[Path]:
     """The non-notebook files a notebook needs beside it (data, weights, history)."""
     return [p for p in sorted(source.iterdir()) if p.is_file() and p.suffix != ".ipynb"]
@@ -151,8 +182,7 @@ def collect(nb: nbformat.NotebookNode, instructions: list[Instruction]) -> tuple
             why = (_error_text(cell) if cell is not None else None) or "it did not run"
             if cell is not None:
                 problems.append(f"'{instruction.title}' was not graded: {why}.")
-            result = CheckResult(instruction.id, instruction.title, 0.0, instruction.points, False,
-                                 f"Not graded: {why}.")
+            result = CheckResult.not_graded(instruction, f"Not graded: {why}.")
         results.append(result)
     return results, problems
 
@@ -184,7 +214,7 @@ def grade_notebook(path: str | Path, *, files_from: str | Path | None = None,
     problems += prepare(nb, instructions)
 
     if files_from is None:
-        files_from = path.parent if (path.parent / "model_weights.h5").exists() else RELEASE_DIR
+        files_from = data_folder(path)
     from ..judge import CourseFiles
     from ..judge import probe as probes
     from .judging import judge_notebook

@@ -29,12 +29,10 @@ class BatchGrading(Configurable):
 
     pin_cpus = Bool(True, help=(
         "Run the kernels of each worker of the embedded LocalCluster on one CPU core of its "
-        "own (round robin; Linux), one worker per core; unpinned, one worker more than the "
-        "cores keeps them busy. Measured on 2 cores (tests/bench_batch.py, 8 submissions): "
-        "2 pinned workers 174.5 s, 3 unpinned 199.6 s; the same 16 notebooks run one after "
-        "the other in one kernel: 287.5 s pinned to a core, 308.2 s unpinned. Ignored with "
-        "--scheduler."
-        )).tag(config=True)
+        "own (round robin; Linux), one worker per core, so that two kernels never share a "
+        "core; unpinned, one worker more than the cores keeps them busy while a kernel "
+        "starts. tests/bench_batch.py measures both on a given machine. Ignored with "
+        "--scheduler.")).tag(config=True)
 
     scheduler = Unicode("", help=(
         "Address of an existing Dask scheduler (tcp://HOST:8786) whose workers grade the "

@@ -59,6 +59,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..kernel.limits import GRADING_ENV
+from ..errors import MachineryError
 
 #: The account the kernel runs as; Gradescope's setup.sh creates it (a system user, no login).
 KERNEL_USER = "rnn-course-kernel"
@@ -90,7 +91,7 @@ PREFIX = "rnn-course unprivileged kernel: "
 _PR_SET_NO_NEW_PRIVS = 38
 
 
-class UnprivilegedError(RuntimeError):
+class UnprivilegedError(MachineryError, RuntimeError):
     """The kernel cannot run as the unprivileged user; it must not start."""
 
 

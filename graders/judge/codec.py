@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import StudentError
+
 #: Mimetype of the evidence a hidden test cell publishes (one display output per test cell).
 EVIDENCE_MIMETYPE = "application/vnd.rnn-course.evidence+json"
 #: Version of the evidence's layout (kept with stored evidence; the judge refuses others).
@@ -38,7 +40,7 @@ CAPS = {
 DTYPES = {"<f4": np.dtype("<f4"), "<f8": np.dtype("<f8")}
 
 
-class BadEvidence(ValueError):
+class BadEvidence(StudentError, ValueError):
     """Evidence that is not what the kernel's exporter writes: malformed, over a cap, or for
     another instruction. The instruction scores 0 with this message."""
 

@@ -13,12 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import CourseError
+
 EXPLODING_DATA = "exploding_data.npz"
 WEIGHTS_FILE = "model_weights.h5"
 HISTORY_FILE = "pretrain_history.json"
 
 
-class CourseFileMissing(FileNotFoundError):
+class CourseFileMissing(CourseError, FileNotFoundError):
     """A file of the assignment is missing from the course: the course's fault, never the
     student's (grading stops loudly instead of scoring anyone 0)."""
 

@@ -31,6 +31,9 @@ DEFAULT_EXTENSIONS = "graders.kernel.capture,graders.kernel.tfdata"
 ENV_CPUS = "RNN_COURSE_KERNEL_CPUS"
 #: Set in every grading kernel; `rnn-course check` refuses to run where it is set.
 GRADING_ENV = "RNN_COURSE_GRADING"
+#: A file the sandbox's watchdog writes (JSON, ``{"stopped": reason}``) when it stops the
+#: kernel: batch grading names one per notebook and reads the reason from it, as data.
+ENV_STATUS = "RNN_COURSE_KERNEL_STATUS"
 
 _UNITS = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
+from ..errors import StudentError
+
 #: Mimetype under which a hidden test cell publishes its result (machine-readable twin of the
 #: message the student reads). Read back by the runner and the feedback reports.
 RESULT_MIMETYPE = "application/vnd.rnn-course.result+json"
 
 
-class Mistake(Exception):
+class Mistake(StudentError):
     """A student's mistake, with the message the student reads.
 
     ``hint`` names an entry of :data:`graders.kernel.hints.HINTS` that points back to the part of the
@@ -29,7 +31,7 @@ class Mistake(Exception):
         self.hint = hint
 
 
-class InstructionFailed(AssertionError):
+class InstructionFailed(AssertionError, StudentError):
     """Raised in a hidden test cell when an instruction is not met, so nbgrader scores it 0.
 
     Its text is the student's message; the traceback frames of the grader are hidden.
@@ -56,6 +58,21 @@ class CheckResult:
     hint: str | None = None
     #: Extra facts for reports (e.g. which figure was judged); never needed to grade.
     details: dict = field(default_factory=dict)
+
+    @classmethod
+    def not_graded(cls, instruction, why: str) -> "CheckResult":
+        """The verdict on an instruction that could not be graded (its notebook is missing,
+        unreadable, or its test cell did not run): none of its points, ``why`` as the message.
+        ``instruction`` is a :class:`graders.instructions.Instruction`."""
+        return cls(instruction.id, instruction.title, 0.0, float(instruction.points), False, why)
+
+    @property
+    def hint_text(self) -> str | None:
+        """The text of :attr:`hint` (:data:`graders.kernel.hints.HINTS`), or None: no hint
+        given, or an id no hint has."""
+        from .hints import HINTS
+
+        return HINTS.get(self.hint) if self.hint else None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

@@ -1,3 +1,4 @@
+"""``python -m graders.course.lms``: the same as ``rnn-course lms`` (:mod:`.cli`)."""
 import sys
 
 from .cli import main

@@ -541,7 +541,7 @@ def _anonymous_student(r: Roster, anonymous_id: str) -> str:
 
 def _write_submissions(course: Path, cd, assignment: str, plan: dict, report: ImportReport):
     """All students' folders made in a staging folder, then each moved into place."""
-    staging_root = Store(course, assignment).root
+    staging_root = Store.of(course, assignment).root
     staging_root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix="lms-import-", dir=staging_root))
     try:

@@ -1,0 +1,6 @@
+"""``python -m graders.grading.sandbox ...``: runs :func:`.cli.main`."""
+import sys
+
+from .cli import main
+
+sys.exit(main())
