@@ -209,7 +209,11 @@ def test_a_renamed_notebook_is_graded_under_its_released_name(graded_class):
 @pytest.mark.slow
 def test_check_grades_a_renamed_notebook_and_says_why_a_file_cannot_be(tmp_path):
     """`rnn-course check` on a renamed notebook grades it under its released name, with the
-    note; on a truncated file it says why in one line."""
+    note; on a truncated file it says why in one line. (In the student's folder: the
+    notebooks beside the assignment's data files, as the bundle unzips.)"""
+    for data in (REPO / "release" / ASSIGNMENT).iterdir():
+        if data.is_file() and data.suffix != ".ipynb":
+            shutil.copy(data, tmp_path / data.name)
     shutil.copy(RIGHT / VANISHING, tmp_path / "Vanishing_Gradients-2.ipynb")
     (tmp_path / EXPLODING).write_bytes((RIGHT / EXPLODING).read_bytes()[:1000])
     res = rnn_course(tmp_path, "check", "Vanishing_Gradients-2.ipynb", EXPLODING)
