@@ -90,6 +90,11 @@ class Roster:
         return next((sid for sid, s in self.students.items()
                      if s.canvas.get("id") == str(user_id)), None)
 
+    def by_login(self, login: str) -> str | None:
+        """The student whose Canvas login (``sis_login_id``) is ``login``."""
+        return next((sid for sid, s in self.students.items()
+                     if login and s.canvas.get("sis_login_id") == login), None)
+
     def by_anonymous_id(self, anonymous_id: str) -> str | None:
         return next((sid for sid, s in self.students.items()
                      if s.canvas.get("anonymous_id") == anonymous_id), None)

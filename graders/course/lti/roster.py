@@ -105,12 +105,12 @@ def _match(member: dict, known: dict[str, str], r: Roster) -> tuple[str | None, 
         if sid:
             return sid, "email"
     canvas_id = _claim(member, CANVAS_USER_ID)
-    if canvas_id and r.by_canvas_id(canvas_id):
-        return r.by_canvas_id(canvas_id), "canvas id"
+    sid = r.by_canvas_id(canvas_id) if canvas_id else None
+    if sid:
+        return sid, "canvas id"
     login = _claim(member, CANVAS_LOGIN)
     if login:
-        sid = next((s for s, st in r.students.items()
-                    if st.canvas.get("sis_login_id") == login), None)
+        sid = r.by_login(login)
         if sid is None and slug(login.split("@")[0]) in known:
             sid = slug(login.split("@")[0])
         if sid:
