@@ -36,9 +36,9 @@ demo: $(VENV)/.installed
 # start a throwaway server (Debian packages). RNN_COURSE_NO_SKIP=1: a test whose real part is
 # missing fails with the reason instead of skipping (tests/conftest.py).
 test: $(VENV)/.installed
-	@command -v chromium >/dev/null 2>&1 || { echo "installing chromium (renders a feedback report in a test)"; \
-	  (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1 || \
-	  { echo "could not install chromium: run 'apt-get install chromium' as root"; exit 1; }; }
+	@{ command -v chromium && command -v chromedriver; } >/dev/null 2>&1 || { echo "installing chromium and chromium-driver (a feedback report rendered, LTI launches in a browser)"; \
+	  (apt-get update -qq && apt-get install -y -qq chromium chromium-driver) >/dev/null 2>&1 || \
+	  { echo "could not install chromium: run 'apt-get install chromium chromium-driver' as root"; exit 1; }; }
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { echo "installing postgresql (a throwaway server for the PostgreSQL gradebook tests)"; \
 	  (apt-get update -qq && apt-get install -y -qq postgresql) >/dev/null 2>&1 || \
 	  { echo "could not install postgresql: run 'apt-get install postgresql' as root"; exit 1; }; }

@@ -157,6 +157,41 @@ def test_local_cluster_workers_get_a_core_each_round_robin():
         assert on(0, False) == {}
 
 
+def test_what_the_cluster_prints_goes_to_the_runs_log_not_the_terminal(tmp_path, capfd):
+    """A worker process's stderr (Dask's heartbeat errors at shutdown, warnings, tracebacks)
+    and the errors of the nannies and scheduler in this process land in grade.log; the
+    instructor's terminal stays calm (it showed a worker's heartbeat traceback once)."""
+    import logging
+
+    from graders.grading.batch import cluster
+
+    log_file = tmp_path / "grade.log"
+    dask_log = logging.getLogger("distributed")
+    before = dask_log.handlers[:], dask_log.propagate
+
+    def shout(tag):  # in the worker process, after its start-up
+        import sys
+        logging.getLogger("distributed.worker").error("worker logged %s", tag)
+        print(f"worker printed {tag}", file=sys.stderr, flush=True)
+        return True
+
+    with cluster._logging_to(log_file):
+        with cluster.dask_client(workers=1, scheduler="", allowed_failures=0,
+                                 log_file=log_file) as client:
+            assert client.submit(shout, "w1", pure=False).result()
+            logging.getLogger("distributed.scheduler").error("scheduler logged s1")
+        logging.getLogger("graders.grading.batch").info("after the cluster")
+    err = capfd.readouterr().err
+    text = log_file.read_text()
+    for line in ("worker logged w1", "worker printed w1", "scheduler logged s1",
+                 "after the cluster"):
+        assert line in text
+        assert line not in err
+    assert err == ""
+    # and after the run, Dask's loggers write where they did before
+    assert (dask_log.handlers, dask_log.propagate) == before
+
+
 @pytest.mark.timeout(600)
 def test_submissions_go_to_the_cluster_one_per_free_worker_thread_longest_first():
     """Does ``in_window`` keep no more submissions on the cluster than it has worker threads

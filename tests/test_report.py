@@ -1,4 +1,4 @@
-"""Feedback reports (graders/report.py): the summary on top of nbgrader's feedback page.
+"""Feedback reports (graders/course/report/): the summary on top of nbgrader's feedback page.
 
 The slow tests grade the shipped sample class (alice_right, bob_partly_wrong, carol_empty) once,
 through the real ``nbgrader autograde`` and ``nbgrader generate_feedback``, and check the

@@ -318,18 +318,18 @@ class _Comments:
                                  _scores=self.scores)
             total, maximum = total + r.points, maximum + r.max_points
             items = []
-            for row in r.rows:
+            for row in r.results:
                 mark = "✔" if row.passed else "✘"
                 item = Markup("<li>{} <b>{}</b> ({}/{}): {}").format(
                     mark, row.title, rep._fmt(row.points), rep._fmt(row.max_points),
                     rep._inline(row.message))
-                if row.hint and not row.passed:
-                    item += Markup(" <i>Hint:</i> ") + rep._inline(row.hint, rich=True)
+                if row.hint_text and not row.passed:
+                    item += Markup(" <i>Hint:</i> ") + rep._inline(row.hint_text, rich=True)
                 items.append(item + Markup("</li>"))
             head = Markup("<p><b>{}.ipynb: {}/{} points</b></p>").format(
                 notebook, rep._fmt(r.points), rep._fmt(r.max_points))
-            if r.unreadable:
-                head += Markup("<p>{}</p>").format(r.unreadable)
+            if r.not_graded:
+                head += Markup("<p>{}</p>").format(r.not_graded)
             parts.append(head + Markup("<ul>") + Markup("").join(items) + Markup("</ul>"))
         summary = Markup("<p>Autograder: {}/{} points ({} of {} in Moodle). The feedback file "
                          "shows your notebook with every check.</p>").format(

@@ -1,4 +1,4 @@
-"""``rnn-course lti register|roster|push|grades|keys``: a thin layer over the verbs. The
+"""``rnn-course lti register|roster|push|grades|keys|serve``: a thin layer over the verbs. The
 ``rnn-course`` parser attaches it with :func:`configure_parser` and :func:`run` (which says
 "the platform failed", not "the grading machinery failed", for a :class:`MachineryError`);
 the verbs' modules, and the optional ``lti`` extra they need, load only when a verb runs."""
@@ -25,7 +25,7 @@ def _needs_extra() -> None:
 
 
 def configure_parser(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Add ``register|roster|push|grades|keys`` to ``p`` (the ``rnn-course lti`` parser)."""
+    """Add ``register|roster|push|grades|keys|serve`` to ``p`` (the ``rnn-course lti`` parser)."""
     from ..cli import _course_options as common
 
     sub = p.add_subparsers(dest="lti_verb", required=True, metavar="VERB")
@@ -43,6 +43,8 @@ def configure_parser(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
                    help="the context's NRPS memberships URL (a launch's namesroleservice claim)")
     s.add_argument("--lineitems-url", default="",
                    help="the context's AGS line-items URL (a launch's endpoint claim)")
+    s.add_argument("--auth-url", default="",
+                   help="the platform's OIDC authorization URL (needed by `lti serve` launches)")
     s.add_argument("--audience", default="",
                    help="aud of the client assertion if the platform wants other than the "
                         "token URL")
@@ -76,6 +78,15 @@ def configure_parser(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
                    help="a new key signs from now on; the old public key stays in the JWKS "
                         "for c.LtiTool.key_grace_days")
     s.set_defaults(lti_func=_cmd_keys)
+
+    s = sub.add_parser("serve", help="the tool's web side: OIDC launch, class page, students' "
+                       "own reports, JWKS, dynamic registration, deep linking")
+    common(s)
+    s.add_argument("--host", default="localhost", help="address to listen on (localhost)")
+    s.add_argument("--port", type=int, default=8765, help="port to listen on (8765)")
+    s.add_argument("--url", default="", help="the address the platform reaches the tool by, "
+                   "when not http://HOST:PORT (e.g. https://... behind a proxy)")
+    s.set_defaults(lti_func=_cmd_serve)
     return p
 
 
@@ -86,7 +97,8 @@ def _cmd_register(args) -> int:
                            client_id=args.client_id, deployment_id=args.deployment_id,
                            token_url=args.token_url, jwks_url=args.jwks_url,
                            memberships_url=args.memberships_url,
-                           lineitems_url=args.lineitems_url, audience=args.audience))
+                           lineitems_url=args.lineitems_url, audience=args.audience,
+                           auth_url=args.auth_url))
 
 
 def _cmd_roster(args) -> int:
@@ -119,6 +131,23 @@ def _cmd_keys(args) -> int:
 
     return _print(keys(course=cdir.find_course(args.course), rotate=args.rotate,
                        show_jwks=args.jwks))
+
+
+def _cmd_serve(args) -> int:
+    _needs_extra()
+    from .web import serve
+
+    course = cdir.find_course(args.course)
+
+    def ready(url: str) -> None:
+        print(f"LTI tool of {course} on {url}: login {url}/login, launch {url}/lti, JWKS "
+              f"{url}/jwks, dynamic registration {url}/register (Ctrl-C stops; requests are "
+              f"logged in lti/serve.log)", flush=True)
+
+    serve(course=course, host=args.host, port=args.port, assignment=args.assignment,
+          public_url=args.url, ready=ready)
+    print("LTI tool stopped")
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:

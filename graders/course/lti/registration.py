@@ -3,8 +3,9 @@
 One course is one LMS context: one issuer, client id and deployment, and the context's two
 service URLs (NRPS memberships, AGS line-item container). A platform sends those two in every
 launch (``.../lti-nrps/claim/namesroleservice``, ``.../lti-ags/claim/endpoint``); until the
-tool takes launches, ``rnn-course lti register`` sets them, and a later launch handler updates
-:attr:`Platform.context` through :meth:`Platform.save` the same way.
+an instructor's launch (``rnn-course lti serve``) saves them in :attr:`Platform.context`
+through :meth:`Platform.save`; ``rnn-course lti register`` can set them by hand. The platform's
+OIDC authorization URL (``auth_url``) is needed for launches only.
 """
 from __future__ import annotations
 
@@ -39,6 +40,9 @@ class Platform:
     jwks_url: str
     #: ``aud`` of the client assertion when the platform wants other than the token URL.
     audience: str = ""
+    #: The platform's OIDC authorization endpoint, where ``lti serve``'s login sends the
+    #: browser (files written before the launch existed have none: register again to add it).
+    auth_url: str = ""
     #: ``memberships_url``, ``lineitems_url``, and where they came from (``register``/launch).
     context: dict = field(default_factory=dict)
 
@@ -81,13 +85,14 @@ class RegisterReport:
                 f"  issuer {p.issuer}, client id {p.client_id}, deployment {p.deployment_id}",
                 f"  token URL {p.token_url}",
                 f"  platform JWKS {p.jwks_url}",
+                f"  OIDC authorization (launches) {p.auth_url or '-'}",
                 f"  memberships (NRPS) {p.memberships_url or '-'}",
                 f"  line items (AGS) {p.lineitems_url or '-'}"]
 
 
 def register(*, course: str | Path, issuer: str, client_id: str, deployment_id: str,
              token_url: str, jwks_url: str, memberships_url: str = "",
-             lineitems_url: str = "", audience: str = "") -> RegisterReport:
+             lineitems_url: str = "", audience: str = "", auth_url: str = "") -> RegisterReport:
     """Save the platform's settings for this course (again: replaces them)."""
     course = cdir.find_course(course)
     for name, value in (("issuer", issuer), ("client id", client_id),
@@ -98,6 +103,7 @@ def register(*, course: str | Path, issuer: str, client_id: str, deployment_id: 
         issuer=issuer.strip(), client_id=str(client_id).strip(),
         deployment_id=str(deployment_id).strip(), token_url=_url("token URL", token_url),
         jwks_url=_url("JWKS URL", jwks_url), audience=audience.strip(),
+        auth_url=_url("OIDC authorization URL", auth_url) if auth_url else "",
         context={"memberships_url": _url("memberships URL", memberships_url)
                  if memberships_url else "",
                  "lineitems_url": _url("line items URL", lineitems_url) if lineitems_url

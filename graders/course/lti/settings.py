@@ -47,6 +47,26 @@ class LtiTool(Configurable):
         "written after every accepted score: a push sends only what changed and an "
         "interrupted push is finished by the next.")).tag(config=True)
 
+    nonce_file = Unicode("lti/nonces.json", help=(
+        "`rnn-course lti serve`: the nonces its OIDC logins issued, each accepted by one launch "
+        "only, kept until they expire (c.LtiTool.launch_ttl).")).tag(config=True)
+
+    cookie_secret_file = Unicode("lti/cookie_secret", help=(
+        "`rnn-course lti serve`: the secret signing its session cookies, made on first use "
+        "with mode 0600. Secret: never in nbgrader_config.py.")).tag(config=True)
+
+    log_file = Unicode("lti/serve.log", help=(
+        "`rnn-course lti serve`: one line per request (status, method, path, time); never a "
+        "query string, token or cookie.")).tag(config=True)
+
+    bundle_file = Unicode("bundle/{assignment}.zip", help=(
+        "Where `rnn-course bundle --to` writes the students' zip that a student launch offers "
+        "for download ({assignment} is replaced).")).tag(config=True)
+
+    launch_ttl = Float(600.0, help=(
+        "Seconds between an OIDC login and its launch: the nonce and the state cookie expire "
+        "after this.")).tag(config=True)
+
     key_grace_days = Float(7.0, help=(
         "After `rnn-course lti keys --rotate`, days the old public key stays in the JWKS, so "
         "that tokens the platform is still checking verify.")).tag(config=True)

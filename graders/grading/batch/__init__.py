@@ -34,6 +34,8 @@ One module a job
 * :mod:`.coordinator`: the course's one writer (:class:`Coordinator`).
 * :mod:`.cluster`: the Dask window around a run (:func:`grade_class`, :func:`rejudge_class`,
   :func:`dask_client`, :func:`in_window`, :class:`GradeRun`, :func:`check_released`).
+* :mod:`.worker_setup`: the embedded cluster's worker processes print into the run's
+  ``grade.log``, not the instructor's terminal (a Dask preload).
 
 Every name is defined in one of them and re-exported here: ``graders.grading.batch.X`` keeps
 working. Dask pickles task functions and wire types by their defining module

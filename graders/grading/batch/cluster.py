@@ -20,6 +20,7 @@ from ..gradebook import open_gradebook, read_scores, structure_copy
 from ..records import Record, Store
 from ..settings import BatchGrading
 from ..tools import tools_on_path
+from . import worker_setup
 from .coordinator import Coordinator
 from .wire import CourseBundle, Execution, Submission
 from .worker import execute_submission
@@ -84,10 +85,20 @@ def _logging_to(path: Path):
 
     path.parent.mkdir(parents=True, exist_ok=True)
     root = logging.getLogger()
-    saved = root.handlers[:], root.level
-    handler = logging.FileHandler(path, mode="w", encoding="utf-8")
+    # Dask's loggers write to stderr through handlers of their own, not propagating to the
+    # root (the cluster's nannies, scheduler and client live in this process): while grading
+    # they propagate to the file instead. (Not the file handler itself on them: LocalCluster's
+    # silence_logs lowers every StreamHandler of "distributed", FileHandler included.)
+    dask_loggers = [logging.getLogger(name) for name in ("distributed", "bokeh", "tornado")]
+    saved = [(logger, logger.handlers[:], logger.level, logger.propagate)
+             for logger in [root, *dask_loggers]]
+    path.write_text("")  # then appended to, as the worker processes do (one file, no overwrites)
+    handler = logging.FileHandler(path, mode="a", encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.handlers[:] = [handler]
+    for logger in dask_loggers:
+        logger.handlers[:] = []
+        logger.propagate = True
     root.setLevel(logging.INFO)
     logging.captureWarnings(True)
     try:
@@ -96,14 +107,18 @@ def _logging_to(path: Path):
             yield
     finally:
         logging.captureWarnings(False)
-        root.handlers[:] = saved[0]
-        root.setLevel(saved[1])
+        for logger, handlers, level, propagate in saved:
+            logger.handlers[:] = handlers
+            logger.setLevel(level)
+            logger.propagate = propagate
         handler.close()
 
 
 @contextlib.contextmanager
-def dask_client(*, workers: int, scheduler: str, allowed_failures: int):
-    """A Dask client: on ``scheduler`` if given, else on an embedded LocalCluster."""
+def dask_client(*, workers: int, scheduler: str, allowed_failures: int,
+                log_file: Path | None = None):
+    """A Dask client: on ``scheduler`` if given, else on an embedded LocalCluster whose worker
+    processes append what they print to ``log_file`` (:mod:`.worker_setup`)."""
     import dask
     from distributed import Client, LocalCluster
 
@@ -119,8 +134,11 @@ def dask_client(*, workers: int, scheduler: str, allowed_failures: int):
             with Client(scheduler, timeout="30s") as client:
                 yield client
         else:
+            quiet = {"preload": [worker_setup.__name__],
+                     "env": {worker_setup.ENV_WORKER_LOG: str(log_file)}} if log_file else {}
             with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                              dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
+                              dashboard_address=None, silence_logs=logging.ERROR,
+                              **quiet) as cluster, \
                     Client(cluster) as client:
                 yield client
 
@@ -328,7 +346,8 @@ def in_window(client, fn, shared, items, *, key, poll: float = 2.0):
 
 def _run_on_dask(todo, bundle, coordinator, settings, run, notify) -> None:
     with dask_client(workers=settings.resolved_workers(), scheduler=settings.scheduler,
-                     allowed_failures=settings.allowed_failures) as client:
+                     allowed_failures=settings.allowed_failures,
+                     log_file=coordinator.store.root / "grade.log") as client:
         # The bundle is the result of a task, not scattered data: a worker that dies takes
         # its copy with it, and Dask recomputes a lost task result (from the graph, held by
         # the scheduler) where it would cancel every submission needing lost scattered data.

@@ -1,188 +1,36 @@
-"""The assignment as a Gradescope autograder: the zip to upload, and what runs in it.
-
-Two parts, headed as such below: part 1 runs on the instructor's machine and builds the zip;
-part 2 runs inside Gradescope's container and grades one submission. Both find their paths in
-:class:`Layout`.
-
-``autograder_zip(course=..., assignment=..., to=...)`` writes the zip Gradescope asks for
-(``gradescope/autograder_samples``, ``docs/specs.md``). At its root:
-
-* ``setup.sh``: run once by Gradescope, as root, to build the image: Python >= 3.11 with venv,
-  bubblewrap and prlimit, a virtualenv at ``/autograder/venv`` with every version of
-  ``requirements.txt`` (the lock file's pins, ``tensorflow-cpu`` here) and this package (the
-  wheel beside it), the sandbox kernel spec, and the system user the kernel runs as where the
-  sandbox cannot (:data:`graders.grading.unprivileged.KERNEL_USER`);
-* ``run_autograder``: run for every submission; it calls :func:`run`, which grades every
-  notebook in ``/autograder/submission/`` with the very checks of ``rnn-course check``
-  (:func:`graders.grading.runner.grade_notebook`) and writes ``/autograder/results/results.json``;
-* ``requirements.txt``, ``rnn_course-<version>-py3-none-any.whl`` and ``data/`` (the released
-  data files the notebooks load).
-
-The two scripts are template files, ``templates/gradescope/setup.sh.j2`` and
-``run_autograder.j2`` (:mod:`graders.course.templating`), filled in with the names and paths
-of this module by :func:`setup_sh` and :func:`run_autograder_sh`.
-
-The paths are in one place, :class:`Layout`, with ``/autograder`` replaceable by the variable
-``RNN_COURSE_AUTOGRADER_ROOT`` (and the interpreter by ``RNN_COURSE_AUTOGRADER_PYTHON``) so
-that tests can run ``run_autograder`` elsewhere.
-
-The sandbox steps aside
------------------------
-Gradescope runs each submission in a throwaway container of its own, which is the isolation
-there; user namespaces are usually not available inside it, and bubblewrap needs them. Each run
-therefore *probes* the sandbox (:func:`probe_sandbox`: starts a trivial process in it) and
-grades in the bubblewrap kernel if it works. Else (:func:`choose_kernel`), as Gradescope runs
-the autograder as root, the kernel runs as an unprivileged user
-(``grade_notebook(..., sandboxed=False, user=...)``, :mod:`graders.grading.unprivileged`): the
-grades are decided by the judge in the grading process, and that user cannot change the
-grader, the course's files or ``results.json`` (root's, written at once by root at the end), and
-every process it leaves running is killed after each notebook, before the notebook is judged.
-Only where that cannot work either (the grader is not root, the user cannot run the
-interpreter) is it a plain local kernel of the grader's own user. All three load the capture
-extension; ``results.json`` says which ran in its ``output``, with the limits that still apply
-(:data:`SANDBOXED`, :data:`UNPRIVILEGED_KERNEL_LIMITS`, :data:`PLAIN_KERNEL_LIMITS`), and in
-``extra_data`` (``kernel``, ``kernel_user``). ``RNN_COURSE_AUTOGRADER_SANDBOX`` = ``on``/``off``
-forces the sandbox's choice (``off`` as root: the unprivileged kernel). Either way the forgery
-defences of the runner hold: every test cell is refilled with its hidden test code and scores
-only with the verdict its check published in this run; in addition every output of the
-submitted file is cleared before it runs, so a cell that never ran (a kernel that died) cannot
-bring a forged verdict along.
-
-Settings in Gradescope
-----------------------
-Measured here: ``run_autograder`` on the reference solution (``graders/course/samples/
-alice_right``), in the plain kernel as on Gradescope, pinned to one CPU (``taskset -c 0``)
-under ``/usr/bin/time -v``: 29.5 s of CPU time (27.3 user, 2.2 system), 9/9 points; peak
-resident memory 0.65 GiB in the largest process (the TensorFlow kernel) and 0.77 GiB for the
-grader and its kernel together (sampled every 0.1 s). The wall time was 104 s because other jobs
-shared the machine's two cores; on a CPU of its own it is about 35 s.
-
-* Base image: Ubuntu 22.04 or 24.04, "Base" variant (setup.sh adds Python 3.11 on 22.04,
-  whose python3 is 3.10).
-* Memory: 2 GB (2.5 times the measured peak; Gradescope's default, 768 MB, is too little for
-  TensorFlow).
-* CPU: 1 (Gradescope's default of half a CPU makes it about 70 s).
-* Timeout: 15 minutes. A cell may run :data:`CELL_TIMEOUT`, 300 s (the solution's slowest
-  cells, the 100-epoch fits, take about 10 s of CPU each); the worst case, both notebooks
-  stopped by a runaway cell, ends after about 11 minutes, so the student still gets results
-  rather than Gradescope's time-out and a 0.
+"""In Gradescope's container: grade one submission. Sort out the uploaded files
+(:func:`find_notebooks`), probe the sandbox and choose the kernel (:func:`choose_kernel`), grade
+each released notebook with the checks of ``rnn-course check`` (:func:`grade_submission`) and
+write ``results.json`` (:func:`results_json`, :func:`run`); :func:`main` is what
+``run_autograder`` runs (``python -m graders.course.gradescope run``). Why the sandbox may step
+aside, and what holds then: the package's docstring.
 """
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
 import tempfile
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 from pathlib import Path, PurePath
+from typing import TYPE_CHECKING
 
-from ..grading import sandbox as _sandbox
-from ..grading import unprivileged
-from ..grading.sandbox import SandboxStatus  # noqa: F401 - results_json's argument
-from ..grading.names import released_name as _released_name
-from ..instructions import NOTEBOOKS
-from ..kernel.result import CheckResult
-from . import bundle as _bundle
-from .templating import templates
+from ...grading import sandbox as _sandbox
+from ...grading import unprivileged
+from ...grading.names import released_name as _released_name
+from ...grading.sandbox import SandboxStatus
+from ...instructions import NOTEBOOKS
+from ...kernel.result import CheckResult
+from .layout import Layout
 
 if TYPE_CHECKING:
-    from ..grading.runner import NotebookGrade
-
-# ==============================================================================================
-# Both parts: where Gradescope puts things
-# ==============================================================================================
-
-DEFAULT_ROOT = "/autograder"
-ENV_ROOT = "RNN_COURSE_AUTOGRADER_ROOT"
-ENV_PYTHON = "RNN_COURSE_AUTOGRADER_PYTHON"
-
-
-@dataclass(frozen=True)
-class Layout:
-    """Where Gradescope puts things (``docs/specs.md``), all under one root."""
-
-    root: Path
-
-    @classmethod
-    def from_env(cls, environ: dict | None = None) -> "Layout":
-        environ = os.environ if environ is None else environ
-        return cls(Path(environ.get(ENV_ROOT) or DEFAULT_ROOT))
-
-    @property
-    def source(self) -> Path:
-        """The autograder zip, unpacked."""
-        return self.root / "source"
-
-    @property
-    def data(self) -> Path:
-        """The released data files, copied beside each notebook before it runs."""
-        return self.source / "data"
-
-    @property
-    def submission(self) -> Path:
-        """The student's files, as uploaded."""
-        return self.root / "submission"
-
-    @property
-    def results(self) -> Path:
-        return self.root / "results" / "results.json"
-
-    @property
-    def venv(self) -> Path:
-        """The virtualenv setup.sh builds."""
-        return self.root / "venv"
-
-
-# ==============================================================================================
-# Part 1. On the instructor's machine: the autograder zip (its scripts: templates/gradescope/)
-# ==============================================================================================
-
-def _script(name: str, **values) -> str:
-    """The shell script ``templates/gradescope/<name>``, rendered with ``values``."""
-    return templates("gradescope", autoescape=False).get_template(name).render(**values)
-
-
-def setup_sh() -> str:
-    """The image's set-up script (Gradescope runs it once, as root, in ``/autograder/source``)."""
-    layout = Layout(Path(DEFAULT_ROOT))
-    return _script("setup.sh.j2", user=unprivileged.KERNEL_USER, venv=layout.venv,
-                   source=layout.source)
-
-
-def run_autograder_sh() -> str:
-    """The script Gradescope runs for every submission (working directory ``/autograder``)."""
-    return _script("run_autograder.j2", env_root=ENV_ROOT, env_python=ENV_PYTHON,
-                   default_root=DEFAULT_ROOT)
-
-
-def autograder_zip(*, course: str | Path, assignment: str, to: str | Path) -> Path:
-    """Write Gradescope's autograder zip for ``assignment`` of ``course`` to ``to``; return it.
-
-    The data files come from the course's ``release/<assignment>/`` (what students got). The
-    same files give the same bytes.
-    """
-    released = _bundle.released_files(course, assignment)
-    wheel_name, wheel = _bundle.package_wheel()
-    entries = {f"data/{name}": data for name, data in released.items()
-               if not name.endswith(".ipynb") and "/" not in name}
-    entries["setup.sh"] = setup_sh().encode()
-    entries["run_autograder"] = run_autograder_sh().encode()
-    entries[wheel_name] = wheel
-    entries["requirements.txt"] = _bundle.requirements_txt(wheel=f"./{wheel_name}").encode()
-    return _bundle.write_zip(entries, to, executable={"setup.sh", "run_autograder"})
-
-
-# ==============================================================================================
-# Part 2. In Gradescope's container: grading one submission
-# ==============================================================================================
+    from ...grading.runner import NotebookGrade
 
 ENV_SANDBOX = "RNN_COURSE_AUTOGRADER_SANDBOX"  # auto (default) | on | off
 #: Seconds one cell may run (nbclient's per-cell timeout; nbgrader's course config allows 600 s,
-#: Gradescope's overall timeout must cover two of these, see the module docstring).
+#: Gradescope's overall timeout must cover two of these, see the package's docstring).
 CELL_TIMEOUT = 300
 
 #: Every test is shown to the student at once: each says what was checked or which mistake
@@ -315,7 +163,7 @@ def grade_submission(layout: Layout, *, sandboxed: bool, timeout: int = CELL_TIM
     """Grade every released notebook found in ``layout.submission`` (without the sandbox, as
     ``user`` if given); return the outcomes (in the released order) and notes on the submitted
     files."""
-    from ..grading.runner import NotebookGrade, NotGradable, grade_notebook
+    from ...grading.runner import NotebookGrade, NotGradable, grade_notebook
 
     found = find_notebooks(layout.submission) if layout.submission.is_dir() else Found()
     received = sorted(p.relative_to(layout.submission).as_posix()
@@ -360,7 +208,7 @@ def results_json(outcomes: list[NotebookGrade], *, sandbox: SandboxStatus,
                  kernel: KernelChoice | None = None) -> dict:
     """Gradescope's ``results.json`` (``docs/specs.md``): one test per instruction. ``kernel``
     (default: the sandbox if it worked, else the plain kernel) says how the notebooks ran."""
-    from ..grading import sandbox as sbx
+    from ...grading import sandbox as sbx
 
     kernel = kernel or KernelChoice("sandbox" if sandbox.works else "plain", sandbox.reason)
     tests = []
@@ -411,7 +259,7 @@ def results_json(outcomes: list[NotebookGrade], *, sandbox: SandboxStatus,
 
 def write_results(results: dict, path: Path) -> Path:
     """Write ``results.json`` at once (never partially, never mixed with printed output)."""
-    from ..grading.records import write_atomically
+    from ...grading.records import write_atomically
 
     return write_atomically(path, json.dumps(results, indent=2, ensure_ascii=False) + "\n")
 
@@ -436,6 +284,8 @@ def run(*, layout: Layout | None = None, timeout: int = CELL_TIMEOUT) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m graders.course.gradescope run``: :func:`run`, and a ``results.json`` saying
+    the autograder failed if it raises (exit status 1; 2 for any other arguments)."""
     argv = sys.argv[1:] if argv is None else argv
     if argv != ["run"]:
         print("usage: python -m graders.course.gradescope run   (what run_autograder calls)",
@@ -450,7 +300,3 @@ def main(argv: list[str] | None = None) -> int:
             f"mistake of yours: tell your instructor."), "tests": []}, Layout.from_env().results)
         return 1
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
