@@ -19,8 +19,10 @@ own report), :mod:`.launch` (OIDC login and the launch's checks, nonces accepted
 :mod:`.cli` is imported here: the rest needs the optional ``lti`` extra (``pip install
 'rnn-course[lti]'``), loaded when a verb runs.
 
-Not built: LTI's client-side platform storage (``lti.put_data`` postMessage) for browsers that
-block third-party cookies (the launch is then refused for its missing state cookie).
+The tool's cookies are partitioned (CHIPS): they work inside the platform's iframe where
+third-party cookies are blocked. Not built: LTI's client-side platform storage
+(``lti.put_data`` postMessage) for a browser that blocks partitioned cookies too (the launch is
+then refused for its missing state cookie).
 """
 from .cli import configure_parser, run
 
