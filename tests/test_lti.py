@@ -412,12 +412,18 @@ def test_dry_run_sends_nothing(rostered):
 # -- results ------------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_grades_shows_where_the_platform_and_the_gradebook_differ(rostered):
-    """After a push and a regrade, does `lti grades` read the results back and name only
-    the students whose grades differ?"""
+    """After a push and a regrade, does `lti grades` read the results back (scores and the
+    comments posted) and name only the students whose grades differ (`--all`: everyone)?"""
     course, platform = rostered
-    lti_push.push(course=course, assignment=ASSIGNMENT)
+    sent = {s["student"]: s["comment"]
+            for s in lti_push.push(course=course, assignment=ASSIGNMENT).sent}
     held = {"annemarie_darcy": (None, 7.0)}      # on the review list: not sent
     assert lti_grades.grades(course=course, assignment=ASSIGNMENT).differences == held
+    everyone = lti_grades.grades(course=course, assignment=ASSIGNMENT, show_all=True)
+    assert everyone.comments == sent and sent["jmueller"]
+    text = "\n".join(everyone.lines())
+    assert f"  jmueller: platform 5/9, gradebook 5/9 -- {sent['jmueller']}" in text
+    assert "  annemarie_darcy: platform -, gradebook 7/9 (different)" in text
     regrade(course, "siobhan_obrien", {"vanishing_plot": 0})
     report = lti_grades.grades(course=course, assignment=ASSIGNMENT)
     assert report.differences == {**held, "siobhan_obrien": (9.0, 7.0)}

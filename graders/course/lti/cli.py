@@ -67,6 +67,9 @@ def configure_parser(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     s = sub.add_parser("grades", help="what the platform holds (Result service) beside the "
                        "gradebook, and the differences")
     common(s)
+    s.add_argument("--all", action="store_true", dest="show_all",
+                   help="list every student with the platform's score and comment, not only "
+                        "the differences")
     s.set_defaults(lti_func=_cmd_grades)
 
     s = sub.add_parser("keys", help="the tool's key pair (made on first use, mode 0600): "
@@ -122,7 +125,8 @@ def _cmd_grades(args) -> int:
     _needs_extra()
     from .grades import grades
 
-    return _print(grades(course=cdir.find_course(args.course), assignment=args.assignment))
+    return _print(grades(course=cdir.find_course(args.course), assignment=args.assignment,
+                         show_all=args.show_all))
 
 
 def _cmd_keys(args) -> int:

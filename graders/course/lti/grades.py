@@ -26,6 +26,10 @@ class LtiGradesReport:
     #: student (or "sub <id>" if unmapped) -> (on the platform, in the gradebook), points on
     #: the assignment's scale, None where there is none.
     rows: dict = field(default_factory=dict)
+    #: student (as in ``rows``) -> the comment the platform holds with the score, if any.
+    comments: dict = field(default_factory=dict)
+    #: ``lines()`` lists every student with the platform's comment, not only the differences.
+    show_all: bool = False
 
     @property
     def differences(self) -> dict:
@@ -37,13 +41,21 @@ class LtiGradesReport:
         out = [f"LTI grades of {self.assignment} (line item {self.line_item}): "
                f"{len(self.rows) - len(diff)} the same, {len(diff)} different"]
         show = lambda x: "-" if x is None else f"{x:g}/{self.maximum:g}"  # noqa: E731
-        out += [f"  {who}: platform {show(p)}, gradebook {show(g)}"
-                for who, (p, g) in sorted(diff.items())]
+        listed = self.rows if self.show_all else diff
+        for who, (p, g) in sorted(listed.items()):
+            line = f"  {who}: platform {show(p)}, gradebook {show(g)}"
+            if self.show_all and who in diff:
+                line += " (different)"
+            if self.show_all and self.comments.get(who):
+                line += f" -- {self.comments[who]}"
+            out.append(line)
         return out
 
 
-def grades(*, course: str | Path, assignment: str | None = None) -> LtiGradesReport:
-    """The platform's results beside the gradebook's scores (review list or not)."""
+def grades(*, course: str | Path, assignment: str | None = None,
+           show_all: bool = False) -> LtiGradesReport:
+    """The platform's results (scores and comments) beside the gradebook's scores (review
+    list or not); ``show_all``: the report lists every student, not only the differences."""
     from .services import Services
 
     course = cdir.find_course(course)
@@ -57,7 +69,7 @@ def grades(*, course: str | Path, assignment: str | None = None) -> LtiGradesRep
                        f"`rnn-course lti push` creates it")
     maximum = _assignment_max(cdir.db_url(cdir.load_config(course)), assignment)
     student_of = {sub: sid for sid, sub in Users(course).subs(platform.issuer).items()}
-    report = LtiGradesReport(assignment, item, maximum)
+    report = LtiGradesReport(assignment, item, maximum, show_all=show_all)
     gradebook = {sid: g.points for sid, g in class_grades(
         course=course, assignment=assignment).items()}
     for result in services.results(item):
@@ -65,6 +77,8 @@ def grades(*, course: str | Path, assignment: str | None = None) -> LtiGradesRep
         score, top = result.get("resultScore"), result.get("resultMaximum") or maximum
         report.rows[who] = (None if score is None else float(score) / float(top) * maximum,
                             gradebook.get(who))
+        if result.get("comment"):
+            report.comments[who] = str(result["comment"])
     for sid, points in gradebook.items():
         if sid in student_of.values() and sid not in report.rows:
             report.rows[sid] = (None, points)
