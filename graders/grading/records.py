@@ -79,6 +79,8 @@ class Store:
         self.records_dir = self.root / "records"
         self.logs_dir = self.root / "logs"
         self.staging_dir = self.root / "staging"
+        #: The run's own log (the coordinator's, and what the embedded cluster prints).
+        self.run_log = self.root / "grade.log"
 
     @classmethod
     def of(cls, course: str | Path, assignment: str, config=None) -> "Store":

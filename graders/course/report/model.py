@@ -27,6 +27,8 @@ PLOT_INSTRUCTION = "vanishing_plot"
 #: ``CheckResult.details`` key of a report's row: why the points differ from the autograder's
 #: verdict (the instructor changed the score in the gradebook).
 NOTE = "note"
+#: The message of every row of a notebook whose graded copy could not be read.
+UNREADABLE = "No feedback: the graded copy of your notebook could not be read."
 
 
 @dataclass(kw_only=True)
@@ -94,13 +96,12 @@ def _row(result: CheckResult, instruction: Instruction, score: float | None) -> 
 
 def _unreadable_rows(student: str, instructions: list[Instruction],
                      scores: _Scores) -> list[CheckResult]:
+    """Not graded (the graded copy could not be read), with the gradebook's points if any."""
     rows = []
     for i in instructions:
         score = scores.get(student, i)
-        rows.append(CheckResult(i.id, i.title, score or 0.0, float(i.points),
-                                score is not None and score >= i.points,
-                                "No feedback: the graded copy of your notebook could not be "
-                                "read."))
+        rows.append(replace(CheckResult.not_graded(i, UNREADABLE), points=score or 0.0,
+                            passed=score is not None and score >= i.points))
     return rows
 
 

@@ -168,7 +168,7 @@ def grade_class(*, course: str | Path, assignment: str, students: list[str] | No
     url = cdir.db_url(config)
     # tools_on_path: nbgrader here and in the LocalCluster's workers (started with this
     # environment) finds `alembic` whatever PATH the instructor has
-    with _logging_to(store.root / "grade.log"), tools_on_path():
+    with _logging_to(store.run_log), tools_on_path():
         check_released(url, assignment)
         shutil.rmtree(store.staging_dir, ignore_errors=True)  # left by a killed run
         todo, last = [], {}
@@ -231,7 +231,7 @@ def rejudge_class(*, course: str | Path, assignment: str, students: list[str] | 
     store = Store(course, assignment, settings.output_dir)
     run = GradeRun()
     url = cdir.db_url(config)
-    with _logging_to(store.root / "grade.log"), tools_on_path():
+    with _logging_to(store.run_log), tools_on_path():
         check_released(url, assignment)
         cd = cdir.coursedir(config)
         todo = []
@@ -347,7 +347,7 @@ def in_window(client, fn, shared, items, *, key, poll: float = 2.0):
 def _run_on_dask(todo, bundle, coordinator, settings, run, notify) -> None:
     with dask_client(workers=settings.resolved_workers(), scheduler=settings.scheduler,
                      allowed_failures=settings.allowed_failures,
-                     log_file=coordinator.store.root / "grade.log") as client:
+                     log_file=coordinator.store.run_log) as client:
         # The bundle is the result of a task, not scattered data: a worker that dies takes
         # its copy with it, and Dask recomputes a lost task result (from the graph, held by
         # the scheduler) where it would cancel every submission needing lost scattered data.
